@@ -1,0 +1,1 @@
+"""Sentra adapters: traffic routers and telemetry sources."""

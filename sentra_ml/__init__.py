@@ -1,0 +1,1 @@
+"""Sentra: live telemetry into rollout decisions."""

@@ -1,0 +1,1 @@
+"""The judge: per-metric evidence combined into a verdict."""

@@ -1,0 +1,1 @@
+"""Statistical tests: sequential (anytime-valid) and fixed-horizon."""

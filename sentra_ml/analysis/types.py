@@ -1,0 +1,302 @@
+"""Value types of the analysis core: metric specs, telemetry samples, verdicts.
+
+Everything here is plain data (frozen dataclasses and StrEnums) so that adapters, the service and
+the controller can share it without importing any behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Cohort(StrEnum):
+    BASELINE = "baseline"
+    CANARY = "canary"
+
+
+class MetricKind(StrEnum):
+    RATIO = "ratio"
+    LATENCY = "latency"
+    GAUGE = "gauge"
+
+
+class Direction(StrEnum):
+    """Which change of the metric is bad."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    EITHER = "either"
+
+
+class Action(StrEnum):
+    PROMOTE = "promote"
+    CONTINUE = "continue"
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+
+
+class MetricStatus(StrEnum):
+    """Closed set of per-metric outcomes; "no data" is a label, not an exception."""
+
+    REGRESSION = "regression"
+    SAFE = "safe"
+    INCONCLUSIVE = "inconclusive"
+    NO_DATA = "no_data"
+    STALE = "stale"
+    ENVIRONMENT = "environment"
+
+
+class SpecError(ValueError):
+    """A rollout or metric spec is invalid; the message names the field."""
+
+
+class SampleError(ValueError):
+    """A telemetry sample is invalid; the message names the field and the problem."""
+
+
+@dataclass(frozen=True)
+class SLO:
+    """An objective on the canary alone: `ratio <= objective`, or `quantile(q) <= objective`."""
+
+    objective: float
+    quantile: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of a rollout analysis."""
+
+    name: str
+    kind: MetricKind
+    direction: Direction = Direction.INCREASE
+    tolerance: float = 0.1
+    critical: bool = False
+    slo: SLO | None = None
+    quantiles: tuple[float, ...] = (0.5, 0.99)
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise SpecError("metrics[].name: must not be empty")
+        where = f"metrics[{self.name}]"
+        if not (0.0 <= self.tolerance < 10.0) or math.isnan(self.tolerance):
+            raise SpecError(f"{where}.tolerance: must be in [0, 10), got {self.tolerance}")
+        if self.kind is MetricKind.LATENCY:
+            if not self.quantiles:
+                raise SpecError(f"{where}.quantiles: a latency metric needs at least one")
+            for q in self.quantiles:
+                if not 0.0 < q < 1.0:
+                    raise SpecError(f"{where}.quantiles: {q} is not in (0, 1)")
+        if self.weight <= 0:
+            raise SpecError(f"{where}.weight: must be > 0, got {self.weight}")
+        if self.slo is not None:
+            if self.kind is MetricKind.LATENCY and self.slo.quantile is None:
+                raise SpecError(f"{where}.slo.quantile: a latency SLO names its quantile")
+            if self.slo.quantile is not None and not 0.0 < self.slo.quantile < 1.0:
+                raise SpecError(f"{where}.slo.quantile: {self.slo.quantile} is not in (0, 1)")
+            if self.kind is MetricKind.RATIO and not 0.0 <= self.slo.objective <= 1.0:
+                raise SpecError(f"{where}.slo.objective: a ratio objective is in [0, 1]")
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    """The canary weight schedule and how fast the judge may walk it."""
+
+    steps: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+    min_step_seconds: float = 10.0
+    max_step_seconds: float = 300.0
+    adaptive: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise SpecError("policy.steps: must not be empty")
+        previous = 0.0
+        for w in self.steps:
+            if not 0.0 < w <= 100.0:
+                raise SpecError(f"policy.steps: weight {w} is not in (0, 100]")
+            if w <= previous:
+                raise SpecError("policy.steps: weights must increase strictly")
+            previous = w
+        if self.steps[-1] != 100.0:
+            raise SpecError("policy.steps: the last step must be 100 (full promotion)")
+        if self.min_step_seconds < 0 or self.max_step_seconds < self.min_step_seconds:
+            raise SpecError("policy: need 0 <= min_step_seconds <= max_step_seconds")
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """What a rollout analysis compares and the rules it decides by."""
+
+    metrics: tuple[MetricSpec, ...]
+    policy: StepPolicy = field(default_factory=StepPolicy)
+    alpha: float = 0.01
+    stale_after_seconds: float = 15.0
+    grace_seconds: float = 60.0
+    service: str = "service"
+
+    def __post_init__(self) -> None:
+        if not self.metrics:
+            raise SpecError("metrics: a rollout needs at least one metric")
+        names = [m.name for m in self.metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SpecError(f"metrics: duplicate names {dupes}")
+        if not 0.0 < self.alpha < 0.5:
+            raise SpecError(f"alpha: must be in (0, 0.5), got {self.alpha}")
+        if self.stale_after_seconds <= 0 or self.grace_seconds < 0:
+            raise SpecError("stale_after_seconds must be > 0 and grace_seconds >= 0")
+
+    def metric(self, name: str) -> MetricSpec:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+# --- telemetry samples -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatioSample:
+    """Request counts of one cohort over one interval ending at `ts` (seconds)."""
+
+    ts: float
+    cohort: Cohort
+    metric: str
+    total: float
+    failed: float
+
+    def __post_init__(self) -> None:
+        _check_finite(self, "ts", "total", "failed")
+        if self.total < 0:
+            raise SampleError(f"total: must be >= 0, got {self.total}")
+        if self.failed < 0:
+            raise SampleError(f"failed: must be >= 0, got {self.failed}")
+        if self.failed > self.total:
+            raise SampleError(f"failed: {self.failed} exceeds total {self.total}")
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    """A latency distribution of one cohort over one interval: raw values or cumulative buckets.
+
+    `buckets` maps upper bounds (Prometheus `le`, `math.inf` for `+Inf`) to cumulative counts.
+    """
+
+    ts: float
+    cohort: Cohort
+    metric: str
+    values: tuple[float, ...] = ()
+    buckets: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_finite(self, "ts")
+        if self.values and self.buckets:
+            raise SampleError("values, buckets: give one of them, not both")
+        for v in self.values:
+            if not math.isfinite(v) or v < 0:
+                raise SampleError(f"values: {v} is not a finite non-negative number")
+        previous_le, previous_count = -math.inf, 0.0
+        for le, count in self.buckets:
+            if math.isnan(le) or le <= previous_le:
+                raise SampleError("buckets: upper bounds must be numbers in increasing order")
+            if not math.isfinite(count) or count < previous_count:
+                raise SampleError(f"buckets: counts must be cumulative, got {count} at le={le}")
+            previous_le, previous_count = le, count
+        if self.buckets and not math.isinf(self.buckets[-1][0]):
+            raise SampleError("buckets: the last bucket must be +Inf")
+
+    @property
+    def count(self) -> float:
+        return float(len(self.values)) if self.values else (self.buckets[-1][1] if self.buckets else 0.0)
+
+
+@dataclass(frozen=True)
+class GaugeSample:
+    """One reading of one instance (or the cohort mean when `instance` is empty)."""
+
+    ts: float
+    cohort: Cohort
+    metric: str
+    value: float
+    instance: str = ""
+
+    def __post_init__(self) -> None:
+        _check_finite(self, "ts", "value")
+
+
+Sample = RatioSample | LatencySample | GaugeSample
+
+
+def _check_finite(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise SampleError(f"{name}: must be a finite number, got {value!r}")
+
+
+# --- verdicts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its confidence interval, as a relative change (0.38 = +38 %)."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class MetricEvidence:
+    """What the judge concluded about one metric, with the numbers behind it."""
+
+    metric: str
+    status: MetricStatus
+    effect: Interval | None
+    e_value: float
+    risk: float
+    summary: str
+    details: Mapping[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One evaluation: the action, how risky the canary looks, and why."""
+
+    ts: float
+    action: Action
+    risk: float
+    weight: float
+    current_weight: float
+    score: float
+    reasons: Sequence[str]
+    evidence: Sequence[MetricEvidence]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ts": self.ts,
+            "action": str(self.action),
+            "risk": round(self.risk, 4),
+            "weight": self.weight,
+            "current_weight": self.current_weight,
+            "score": round(self.score, 1),
+            "reasons": list(self.reasons),
+            "evidence": [
+                {
+                    "metric": e.metric,
+                    "status": str(e.status),
+                    "effect": None
+                    if e.effect is None
+                    else {"estimate": e.effect.estimate, "low": e.effect.low, "high": e.effect.high},
+                    "e_value": e.e_value,
+                    "risk": round(e.risk, 4),
+                    "summary": e.summary,
+                    "details": dict(e.details),
+                }
+                for e in self.evidence
+            ],
+        }

@@ -1,0 +1,1 @@
+"""Seeded telemetry simulator with a library of faults."""

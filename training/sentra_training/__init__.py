@@ -1,0 +1,1 @@
+"""Sentra offline training and evaluation of per-service models."""
