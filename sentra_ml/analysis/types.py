@@ -135,6 +135,7 @@ class RolloutSpec:
     alpha: float = 0.01
     stale_after_seconds: float = 15.0
     grace_seconds: float = 60.0
+    min_score: float = 80.0
     service: str = "service"
 
     def __post_init__(self) -> None:
@@ -148,6 +149,8 @@ class RolloutSpec:
             raise SpecError(f"alpha: must be in (0, 0.5), got {self.alpha}")
         if self.stale_after_seconds <= 0 or self.grace_seconds < 0:
             raise SpecError("stale_after_seconds must be > 0 and grace_seconds >= 0")
+        if not 0.0 <= self.min_score <= 100.0:
+            raise SpecError(f"min_score: must be in [0, 100], got {self.min_score}")
 
     def metric(self, name: str) -> MetricSpec:
         for m in self.metrics:
@@ -277,6 +280,7 @@ class Verdict:
     evidence: Sequence[MetricEvidence]
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict; unbounded interval ends and infinite e-values become null."""
         return {
             "ts": self.ts,
             "action": str(self.action),
@@ -291,12 +295,22 @@ class Verdict:
                     "status": str(e.status),
                     "effect": None
                     if e.effect is None
-                    else {"estimate": e.effect.estimate, "low": e.effect.low, "high": e.effect.high},
-                    "e_value": e.e_value,
+                    else {
+                        "estimate": _finite(e.effect.estimate),
+                        "low": _finite(e.effect.low),
+                        "high": _finite(e.effect.high),
+                    },
+                    "e_value": _finite(e.e_value),
                     "risk": round(e.risk, 4),
                     "summary": e.summary,
-                    "details": dict(e.details),
+                    "details": {
+                        k: _finite(v) if isinstance(v, float) else v for k, v in e.details.items()
+                    },
                 }
                 for e in self.evidence
             ],
         }
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 6) if math.isfinite(x) else None

@@ -1,0 +1,166 @@
+"""The shape shared by every metric analyzer, and the one place that turns its checks into a label.
+
+An analyzer owns the sequential tests of one metric. Each *check* is one hypothesis pair:
+"the canary is worse than tolerated" (its e-value, over the whole rollout, decides rollbacks) and
+"the canary is within tolerance" (its e-value, over the current step only, decides fast steps).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from sentra_ml.analysis.types import (
+    Cohort,
+    Direction,
+    Interval,
+    MetricEvidence,
+    MetricKind,
+    MetricSpec,
+    MetricStatus,
+    Sample,
+    SampleError,
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One tested hypothesis pair of a metric, with what a person needs to read it."""
+
+    label: str
+    log_e_regression: float
+    log_e_safe: float
+    threshold: float
+    effect: Interval | None
+    text: str
+
+
+def sides(direction: Direction) -> tuple[int, ...]:
+    """+1 tests for an increase, -1 for a decrease."""
+    return {Direction.INCREASE: (1,), Direction.DECREASE: (-1,), Direction.EITHER: (1, -1)}[
+        direction
+    ]
+
+
+def count_tests(spec: MetricSpec) -> int:
+    """How many regression tests a metric runs; the judge splits alpha evenly over all of them."""
+    per_side = len(spec.quantiles) if spec.kind is MetricKind.LATENCY else 1
+    return per_side * len(sides(spec.direction)) + (1 if spec.slo is not None else 0)
+
+
+class MetricAnalyzer(ABC):
+    """Streaming analysis of one metric over both cohorts."""
+
+    kind: MetricKind
+
+    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
+        if spec.kind is not self.kind:
+            raise ValueError(f"{type(self).__name__} analyses {self.kind} metrics, not {spec.kind}")
+        self.spec = spec
+        self.alpha = alpha
+        self.test_alpha = alpha / count_tests(spec)
+        self.threshold = math.log(1.0 / self.test_alpha)
+        self.start_ts = start_ts
+        self.last_seen: dict[Cohort, float] = {}
+
+    def observe(self, sample: Sample) -> None:
+        """Take one sample of this metric; raises SampleError if it is of the wrong kind."""
+        self._observe(sample)
+        previous = self.last_seen.get(sample.cohort, -math.inf)
+        self.last_seen[sample.cohort] = max(previous, sample.ts)
+
+    @abstractmethod
+    def _observe(self, sample: Sample) -> None: ...
+
+    @abstractmethod
+    def close_interval(self, now: float) -> None:
+        """Feed the tests with what arrived since the last call."""
+
+    @abstractmethod
+    def start_step(self) -> None:
+        """Forget the step-local evidence: the canary weight has just changed."""
+
+    @abstractmethod
+    def checks(self) -> list[Check]: ...
+
+    @abstractmethod
+    def baseline_shift(self, now: float) -> str | None:
+        """A description of how the baseline left its own normal, or None if it did not."""
+
+    def wrong_kind(self, sample: Sample) -> SampleError:
+        return SampleError(
+            f"metric: '{self.spec.name}' is a {self.kind} metric, got a {type(sample).__name__}"
+        )
+
+    def evidence(self, now: float, stale_after: float) -> MetricEvidence:
+        """Label this metric at time `now` and say why, in words."""
+        name = self.spec.name
+        stale = {
+            c: now - self.last_seen.get(c, self.start_ts) for c in (Cohort.BASELINE, Cohort.CANARY)
+        }
+        worst = max(stale, key=lambda c: stale[c])
+        if stale[worst] > stale_after:
+            missing = [str(c) for c in stale if stale[c] > stale_after]
+            return MetricEvidence(
+                metric=name,
+                status=MetricStatus.STALE,
+                effect=None,
+                e_value=1.0,
+                risk=0.0,
+                summary=f"{name}: no data from {' and '.join(missing)} for {stale[worst]:.0f} s",
+                details={"stale_seconds": stale[worst], "cohorts": ",".join(missing)},
+            )
+        if len(self.last_seen) < 2:
+            return MetricEvidence(
+                metric=name,
+                status=MetricStatus.NO_DATA,
+                effect=None,
+                e_value=1.0,
+                risk=0.0,
+                summary=f"{name}: waiting for data from both cohorts",
+            )
+        checks = self.checks()
+        worst_check = max(checks, key=lambda c: c.log_e_regression - c.threshold)
+        risk = min(1.0, max(0.0, worst_check.log_e_regression / worst_check.threshold))
+        details: dict[str, float | str] = {
+            f"{c.label}.log_e_regression": round(c.log_e_regression, 3) for c in checks
+        }
+        details.update({f"{c.label}.log_e_safe": round(c.log_e_safe, 3) for c in checks})
+        details["log_threshold"] = round(self.threshold, 3)
+        shift = self.baseline_shift(now)
+        regressed = [c for c in checks if c.log_e_regression >= c.threshold]
+        if shift is not None:
+            status, summary = MetricStatus.ENVIRONMENT, f"{name}: baseline itself {shift}"
+        elif regressed:
+            status = MetricStatus.REGRESSION
+            summary = f"{name}: " + "; ".join(c.text for c in regressed)
+        elif all(c.log_e_safe >= c.threshold for c in checks):
+            status = MetricStatus.SAFE
+            summary = f"{name}: within tolerance ({worst_check.text})"
+        else:
+            status = MetricStatus.INCONCLUSIVE
+            summary = f"{name}: {worst_check.text}"
+        return MetricEvidence(
+            metric=name,
+            status=status,
+            effect=worst_check.effect,
+            e_value=math.exp(min(worst_check.log_e_regression, 700.0)),
+            risk=risk,
+            summary=summary,
+            details=details,
+        )
+
+
+def make_analyzer(spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> MetricAnalyzer:
+    """The analyzer for a metric's kind; refuses kinds it does not know."""
+    from sentra_ml.analysis.evidence.gauge import GaugeAnalyzer
+    from sentra_ml.analysis.evidence.latency import LatencyAnalyzer
+    from sentra_ml.analysis.evidence.ratio import RatioAnalyzer
+
+    kinds: dict[MetricKind, type[MetricAnalyzer]] = {
+        MetricKind.RATIO: RatioAnalyzer,
+        MetricKind.LATENCY: LatencyAnalyzer,
+        MetricKind.GAUGE: GaugeAnalyzer,
+    }
+    return kinds[spec.kind](spec, alpha, start_ts)

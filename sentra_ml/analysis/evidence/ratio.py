@@ -1,0 +1,108 @@
+"""Evidence for a ratio metric (failed / total per interval), e.g. the HTTP 5xx ratio.
+
+The canary-versus-baseline test is the conditional odds-ratio test: each interval is a 2x2 table,
+so a baseline whose error rate drifts with time or load cannot fake a regression. The tolerance
+is applied to the odds ratio, which equals the relative change of the ratio for small ratios.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
+from sentra_ml.analysis.evidence.environment import ProportionShift
+from sentra_ml.analysis.evidence.words import effect_text, percent_change
+from sentra_ml.analysis.stats import binomial_cs
+from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
+from sentra_ml.analysis.types import Cohort, Interval, MetricKind, MetricSpec, RatioSample, Sample
+
+
+class RatioAnalyzer(MetricAnalyzer):
+    kind = MetricKind.RATIO
+
+    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
+        super().__init__(spec, alpha, start_ts)
+        if spec.tolerance >= 1 and -1 in sides(spec.direction):
+            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
+        # log odds-ratio nulls at the edge of tolerance, one per tested side
+        self._nulls = {s: math.log(1 + s * spec.tolerance) for s in sides(spec.direction)}
+        nulls = (0.0, *self._nulls.values())
+        self._global = ConditionalOddsRatioTest(nulls=nulls)
+        self._step = ConditionalOddsRatioTest(nulls=nulls)
+        self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
+        self._cumulative = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
+        self._baseline_shift = ProportionShift()
+
+    def _observe(self, sample: Sample) -> None:
+        if not isinstance(sample, RatioSample):
+            raise self.wrong_kind(sample)
+        for store in (self._pending, self._cumulative):
+            store[sample.cohort][0] += sample.failed
+            store[sample.cohort][1] += sample.total
+
+    def close_interval(self, now: float) -> None:
+        (x, n), (y, m) = self._pending[Cohort.CANARY], self._pending[Cohort.BASELINE]
+        if m > 0:
+            self._baseline_shift.add(now, y, m)
+        if n <= 0 or m <= 0:
+            if m > 0:  # baseline-only data feeds the shift detector, then waits no longer
+                self._pending[Cohort.BASELINE] = [0.0, 0.0]
+            return  # keep the canary's counts until the baseline's arrive
+        self._global.update(x, n, y, m)
+        self._step.update(x, n, y, m)
+        self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
+
+    def start_step(self) -> None:
+        self._step = ConditionalOddsRatioTest(nulls=self._step.nulls)
+
+    def _rates(self) -> tuple[float, float]:
+        (x, n), (y, m) = self._cumulative[Cohort.CANARY], self._cumulative[Cohort.BASELINE]
+        return (x / n if n else math.nan, y / m if m else math.nan)
+
+    def _relative(self, log_psi: float, p_base: float) -> float:
+        """Odds ratio -> relative change of the ratio at the baseline's rate."""
+        if math.isinf(log_psi):
+            return log_psi if log_psi < 0 else math.inf
+        psi = math.exp(log_psi)
+        p = p_base if 0 < p_base < 1 else 0.0
+        return psi / (1 - p + p * psi) - 1
+
+    def checks(self) -> list[Check]:
+        p_canary, p_base = self._rates()
+        low, high = self._global.interval(self.test_alpha)
+        effect = Interval(
+            estimate=self._relative(self._global.estimate(), p_base),
+            low=max(-1.0, self._relative(low, p_base)),
+            high=self._relative(high, p_base),
+        )
+        rates = f"{p_canary * 100:.2f} % vs {p_base * 100:.2f} % baseline"
+        text = f"{effect_text('ratio', effect)} ({rates})"
+        out = []
+        for side, null in self._nulls.items():
+            if side > 0:
+                reg, safe = self._global.log_e_above(null), self._step.log_e_below(null)
+            else:
+                reg, safe = self._global.log_e_below(null), self._step.log_e_above(null)
+            out.append(Check("ratio" if len(self._nulls) == 1 else f"ratio{side:+d}", reg, safe,
+                             self.threshold, effect, text))
+        slo = self.spec.slo
+        if slo is not None:
+            x, n = self._cumulative[Cohort.CANARY]
+            reg = binomial_cs.log_e_above(x, n, slo.objective) if n > 0 else 0.0
+            safe = binomial_cs.log_e_below(x, n, slo.objective) if n > 0 else 0.0
+            slo_text = (
+                f"canary ratio {p_canary * 100:.2f} % against SLO {slo.objective * 100:.2f} %"
+            )
+            y, m = self._cumulative[Cohort.BASELINE]
+            if m > 0 and y / m > slo.objective:
+                reg = 0.0  # the baseline breaches too: not the release's fault
+                slo_text += f" (baseline breaches it too, {percent_change(y / m - slo.objective)})"
+            out.append(Check("slo", reg, safe, self.threshold, None, slo_text))
+        return out
+
+    def baseline_shift(self, now: float) -> str | None:
+        for side in self._nulls:
+            found = self._baseline_shift.shift(now, self.spec.tolerance, side)
+            if found:
+                return f"error ratio {found}"
+        return None

@@ -1,0 +1,73 @@
+"""The rollout judge: samples in, verdicts out. It only composes the stages:
+metric analyzers (evidence) -> policy (action) -> step planner (weight).
+"""
+
+from __future__ import annotations
+
+from sentra_ml.analysis.evidence import MetricAnalyzer, count_tests, make_analyzer
+from sentra_ml.analysis.judge.policy import decide, score
+from sentra_ml.analysis.judge.steps import StepPlanner
+from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
+
+_TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
+
+
+class RolloutJudge:
+    """Streaming judge of one rollout; keeps its own step state as if its advice were followed.
+
+    The false-rollback budget `spec.alpha` is split evenly over every regression test of every
+    metric, and each test is anytime-valid, so the chance of ever rolling back a canary that is
+    within tolerance stays below `alpha` however often `evaluate` is called.
+    """
+
+    def __init__(self, spec: RolloutSpec, start_ts: float = 0.0) -> None:
+        self.spec = spec
+        tests = sum(count_tests(m) for m in spec.metrics)
+        self.analyzers: dict[str, MetricAnalyzer] = {
+            m.name: make_analyzer(m, spec.alpha * count_tests(m) / tests, start_ts)
+            for m in spec.metrics
+        }
+        self.steps = StepPlanner(spec.policy, start_ts)
+        self._final: Verdict | None = None
+
+    @property
+    def weight(self) -> float:
+        """The canary weight the judge believes is in force."""
+        if self._final is not None:
+            return self._final.weight
+        return self.steps.weight
+
+    def observe(self, sample: Sample) -> None:
+        """Take one sample; raises SampleError for unknown metrics or the wrong sample kind."""
+        analyzer = self.analyzers.get(sample.metric)
+        if analyzer is None:
+            known = ", ".join(sorted(self.analyzers))
+            raise SampleError(f"metric: unknown metric '{sample.metric}' (known: {known})")
+        analyzer.observe(sample)
+
+    def evaluate(self, now: float) -> Verdict:
+        """Judge everything observed so far; once rolled back or promoted, the verdict sticks."""
+        if self._final is not None:
+            return self._final
+        for analyzer in self.analyzers.values():
+            analyzer.close_interval(now)
+        evidence = [a.evidence(now, self.spec.stale_after_seconds) for a in self.analyzers.values()]
+        current = self.steps.weight
+        decision = decide(self.spec, evidence, self.steps, now)
+        if decision.step_index != self.steps.index:
+            self.steps.move_to(decision.step_index, now)
+            for analyzer in self.analyzers.values():
+                analyzer.start_step()
+        verdict = Verdict(
+            ts=now,
+            action=decision.action,
+            risk=max((e.risk for e in evidence), default=0.0),
+            weight=decision.weight,
+            current_weight=current,
+            score=score(self.spec, evidence),
+            reasons=decision.reasons,
+            evidence=tuple(evidence),
+        )
+        if verdict.action in _TERMINAL:
+            self._final = verdict
+        return verdict

@@ -1,0 +1,113 @@
+"""The one place where per-metric labels become an action. Order matters and is the policy:
+
+1. telemetry missing beyond the grace period -> rollback (fail safe to the last healthy state);
+2. the baseline itself moved (an incident of the environment) -> pause, blame nobody;
+3. a critical metric regressed, or the score fell below `min_score` -> rollback;
+4. telemetry missing or stale -> pause;
+5. otherwise the step planner decides between holding, a step, a larger step and promotion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
+from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    weight: float
+    step_index: int
+    reasons: tuple[str, ...]
+
+
+def score(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> float:
+    """Kayenta-style 0-100: the weighted share of metrics with data that did not regress."""
+    judged = [e for e in evidence if e.status not in (MetricStatus.NO_DATA, MetricStatus.STALE)]
+    total = sum(spec.metric(e.metric).weight for e in judged)
+    if total == 0:
+        return 0.0
+    passed = sum(
+        spec.metric(e.metric).weight for e in judged if e.status is not MetricStatus.REGRESSION
+    )
+    return 100.0 * passed / total
+
+
+def decide(
+    spec: RolloutSpec, evidence: Sequence[MetricEvidence], steps: StepPlanner, now: float
+) -> Decision:
+    by_status: dict[MetricStatus, list[MetricEvidence]] = {s: [] for s in MetricStatus}
+    for e in evidence:
+        by_status[e.status].append(e)
+    held = steps.weight
+
+    def verdict(action: Action, weight: float, *reasons: str, index: int | None = None) -> Decision:
+        return Decision(action, weight, steps.index if index is None else index, tuple(reasons))
+
+    limit = spec.stale_after_seconds + spec.grace_seconds
+    lost = [e for e in by_status[MetricStatus.STALE] if float(e.details["stale_seconds"]) > limit]
+    if lost:
+        return verdict(
+            Action.ROLLBACK,
+            0.0,
+            *(f"{e.summary}, beyond the {limit:.0f} s grace period" for e in lost),
+            "rolling back to the last healthy state (fail-safe)",
+        )
+    if by_status[MetricStatus.ENVIRONMENT]:
+        return verdict(
+            Action.PAUSE,
+            held,
+            *(e.summary for e in by_status[MetricStatus.ENVIRONMENT]),
+            "the environment is degrading for baseline and canary alike: pausing, not blaming the canary",
+        )
+    regressed = by_status[MetricStatus.REGRESSION]
+    critical = [e for e in regressed if spec.metric(e.metric).critical]
+    current_score = score(spec, evidence)
+    if critical or (regressed and current_score < spec.min_score):
+        why = (
+            "critical metric regressed"
+            if critical
+            else f"score {current_score:.0f} below {spec.min_score:.0f}"
+        )
+        return verdict(Action.ROLLBACK, 0.0, *(e.summary for e in regressed), f"rolling back: {why}")
+    if by_status[MetricStatus.STALE]:
+        return verdict(
+            Action.PAUSE,
+            held,
+            *(e.summary for e in by_status[MetricStatus.STALE]),
+            f"pausing: telemetry missing (rollback after {limit:.0f} s without data)",
+        )
+    if by_status[MetricStatus.NO_DATA]:
+        return verdict(
+            Action.CONTINUE, held, *(e.summary for e in by_status[MetricStatus.NO_DATA])
+        )
+    if regressed:
+        return verdict(
+            Action.CONTINUE,
+            held,
+            *(e.summary for e in regressed),
+            f"holding at {held:g} %: non-critical regression, score {current_score:.0f}",
+        )
+    risk = max((e.risk for e in evidence), default=0.0)
+    safe = all(e.status is MetricStatus.SAFE for e in evidence)
+    proposal = steps.propose(now, safe=safe, risk=risk)
+    notable = [e.summary for e in evidence if e.risk >= HOLD_RISK / 2]
+    if proposal.index == steps.index:
+        if now - steps.started_at >= steps.policy.max_step_seconds:
+            return verdict(
+                Action.PAUSE,
+                held,
+                *notable,
+                f"evidence still inconclusive after {steps.policy.max_step_seconds:.0f} s at "
+                f"{held:g} %: a person should decide",
+            )
+        return verdict(Action.CONTINUE, held, *notable, proposal.reason)
+    target = steps.policy.steps[proposal.index]
+    if proposal.index == steps.last:
+        return verdict(Action.PROMOTE, target, *notable, f"promoting: {proposal.reason}", index=proposal.index)
+    return verdict(
+        Action.CONTINUE, target, *notable, f"{held:g} % -> {target:g} %: {proposal.reason}", index=proposal.index
+    )

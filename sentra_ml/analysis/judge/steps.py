@@ -1,0 +1,60 @@
+"""Where the canary weight goes next: the step schedule walked at the pace the evidence allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentra_ml.analysis.types import StepPolicy
+
+# Above this risk (the strongest regression evidence as a fraction of the rollback threshold),
+# the judge holds the weight and gathers evidence instead of exposing more users.
+HOLD_RISK = 0.5
+
+
+@dataclass(frozen=True)
+class StepProposal:
+    index: int
+    reason: str
+
+
+class StepPlanner:
+    """Tracks the current step and proposes the next one.
+
+    A step lasts at least `min_step_seconds`. With all metrics shown within tolerance (`safe`),
+    an adaptive policy skips a step; with merely no alarm (risk below HOLD_RISK) it takes one;
+    otherwise it holds (the judge pauses once a hold outlasts `max_step_seconds`).
+    """
+
+    def __init__(self, policy: StepPolicy, start_ts: float) -> None:
+        self.policy = policy
+        self.index = 0
+        self.started_at = start_ts
+
+    @property
+    def weight(self) -> float:
+        return self.policy.steps[self.index]
+
+    @property
+    def last(self) -> int:
+        return len(self.policy.steps) - 1
+
+    def propose(self, now: float, safe: bool, risk: float) -> StepProposal:
+        elapsed = now - self.started_at
+        p = self.policy
+        if elapsed < p.min_step_seconds:
+            return StepProposal(self.index, f"at {self.weight:g} % for {elapsed:.0f} s of {p.min_step_seconds:.0f} s")
+        if safe:
+            jump = 2 if p.adaptive else 1
+            return StepProposal(
+                min(self.index + jump, self.last),
+                f"every metric shown within tolerance after {elapsed:.0f} s at {self.weight:g} %",
+            )
+        if risk < HOLD_RISK:
+            return StepProposal(
+                self.index + 1, f"no regression after {elapsed:.0f} s at {self.weight:g} % (risk {risk:.2f})"
+            )
+        return StepProposal(self.index, f"holding at {self.weight:g} %: risk {risk:.2f} needs more evidence")
+
+    def move_to(self, index: int, now: float) -> None:
+        self.index = index
+        self.started_at = now

@@ -1,0 +1,83 @@
+"""The `sentra` program. Subcommands parse arguments and delegate; no logic lives here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sentra_ml.analysis.types import SpecError
+
+app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no_args_is_help=True)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def replay(
+    spec: Annotated[Path, typer.Option(help="Rollout spec (YAML).")],
+    input: Annotated[Path, typer.Option("--input", help="Telemetry, JSON lines ('-' = stdin).")],
+    output: Annotated[
+        Path | None, typer.Option(help="Decisions, JSON lines (default: stdout).")
+    ] = None,
+    every: Annotated[float, typer.Option(help="Seconds of telemetry between evaluations.")] = 2.0,
+    skip_bad_lines: Annotated[
+        bool, typer.Option(help="Skip malformed lines (reported) instead of stopping.")
+    ] = False,
+) -> None:
+    """Stream recorded telemetry through the judge as if live (shadow analysis)."""
+    from sentra_ml.replay import ReplayError, replay_file, verdict_json
+    from sentra_ml.spec import load_spec
+
+    if every <= 0:
+        raise fail("--every: must be > 0")
+    try:
+        rollout = load_spec(spec)
+    except SpecError as e:
+        raise fail(str(e)) from None
+    if output is not None and not output.parent.is_dir():
+        raise fail(f"--output: folder {output.parent} does not exist")
+    try:
+        source = sys.stdin if str(input) == "-" else input.open()
+    except OSError as e:
+        raise fail(f"--input: cannot read {input} ({e.strerror})") from None
+    try:
+        with source:
+            report = replay_file(
+                rollout,
+                source,
+                output,
+                every=every,
+                skip_bad=skip_bad_lines,
+                on_verdict=(lambda v: typer.echo(verdict_json(v))) if output is None else None,
+            )
+    except ReplayError as e:
+        raise fail(f"{input}: {e}") from None
+    for message in report.skipped:
+        err.print(f"[yellow]skipped[/] {message}", highlight=False)
+    final = report.final
+    summary = (
+        f"{report.samples} samples, {report.evaluations} evaluations; "
+        f"last verdict: {final.action if final else 'none'}"
+        + (f" at ts={final.ts:g}, weight {final.weight:g} %" if final else "")
+    )
+    err.print(summary, highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print Sentra's version."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("sentra-ml"))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,33 @@
+"""Settings from `SENTRA_*` environment variables; the defaults need no server at all."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Embedded defaults: SQLite, an in-process bus, a file MLflow store under `data_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="SENTRA_", extra="ignore")
+
+    data_dir: Path = Path(".sentra")
+    database_url: str | None = None
+    redis_url: str | None = None
+    mlflow_tracking_uri: str | None = None
+    alpha: float = 0.01
+    evaluation_interval_seconds: float = 2.0
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sentra.db'}"
+
+    def resolved_mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or (self.data_dir / "mlruns").resolve().as_uri()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests override by clearing the cache or passing their own."""
+    return Settings()

@@ -1,0 +1,194 @@
+"""The wire formats: rollout specs (YAML/JSON) and telemetry lines, validated by pydantic.
+
+These models turn untrusted input into the analysis core's value types; every error names the
+field (`metrics.1.tolerance`) and the problem.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sentra_ml.analysis.types import (
+    SLO,
+    Cohort,
+    Direction,
+    GaugeSample,
+    LatencySample,
+    MetricKind,
+    MetricSpec,
+    RatioSample,
+    RolloutSpec,
+    Sample,
+    SampleError,
+    SpecError,
+    StepPolicy,
+)
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SLOModel(_Strict):
+    objective: Finite
+    quantile: Finite | None = None
+
+
+class MetricModel(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: MetricKind
+    direction: Direction = Direction.INCREASE
+    tolerance: Finite = Field(default=0.1, ge=0.0, lt=10.0)
+    critical: bool = False
+    slo: SLOModel | None = None
+    quantiles: tuple[Finite, ...] = (0.5, 0.99)
+    weight: Finite = Field(default=1.0, gt=0.0)
+
+
+class PolicyModel(_Strict):
+    steps: tuple[Finite, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+    min_step_seconds: Finite = Field(default=10.0, ge=0.0)
+    max_step_seconds: Finite = Field(default=300.0, ge=0.0)
+    adaptive: bool = True
+
+
+class RolloutSpecModel(_Strict):
+    service: str = "service"
+    alpha: Finite = Field(default=0.01, gt=0.0, lt=0.5)
+    stale_after_seconds: Finite = Field(default=15.0, gt=0.0)
+    grace_seconds: Finite = Field(default=60.0, ge=0.0)
+    min_score: Finite = Field(default=80.0, ge=0.0, le=100.0)
+    policy: PolicyModel = PolicyModel()
+    metrics: tuple[MetricModel, ...] = Field(min_length=1)
+
+    def to_spec(self) -> RolloutSpec:
+        metrics = tuple(
+            MetricSpec(
+                name=m.name,
+                kind=m.kind,
+                direction=m.direction,
+                tolerance=m.tolerance,
+                critical=m.critical,
+                slo=None if m.slo is None else SLO(m.slo.objective, m.slo.quantile),
+                quantiles=m.quantiles,
+                weight=m.weight,
+            )
+            for m in self.metrics
+        )
+        return RolloutSpec(
+            metrics=metrics,
+            policy=StepPolicy(**self.policy.model_dump()),
+            alpha=self.alpha,
+            stale_after_seconds=self.stale_after_seconds,
+            grace_seconds=self.grace_seconds,
+            min_score=self.min_score,
+            service=self.service,
+        )
+
+
+class TelemetryLine(_Strict):
+    """One JSON line: one (interval, cohort, metric); exactly one of the value forms."""
+
+    ts: Finite
+    cohort: Cohort
+    metric: str = Field(min_length=1)
+    total: Finite | None = Field(default=None, ge=0)
+    failed: Finite | None = Field(default=None, ge=0)
+    values: list[Finite] | None = None
+    buckets: dict[str, Finite] | None = None
+    value: Finite | None = None
+    instance: str = ""
+
+    @field_validator("buckets")
+    @classmethod
+    def _bucket_bounds(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            for le in v:
+                if _bound(le) is None:
+                    raise ValueError(f"bucket bound {le!r} is not a number or +Inf")
+        return v
+
+    def to_sample(self) -> Sample:
+        forms = [
+            name
+            for name, present in (
+                ("total/failed", self.total is not None or self.failed is not None),
+                ("values", self.values is not None),
+                ("buckets", self.buckets is not None),
+                ("value", self.value is not None),
+            )
+            if present
+        ]
+        if len(forms) != 1:
+            raise SampleError(
+                "a line needs exactly one of total+failed, values, buckets or value; "
+                f"got {', '.join(forms) or 'none'}"
+            )
+        if forms[0] == "total/failed":
+            if self.total is None or self.failed is None:
+                raise SampleError("total, failed: a ratio line needs both")
+            return RatioSample(self.ts, self.cohort, self.metric, self.total, self.failed)
+        if self.values is not None:
+            return LatencySample(self.ts, self.cohort, self.metric, values=tuple(self.values))
+        if self.buckets is not None:
+            pairs = sorted((_bound(le) or 0.0, c) for le, c in self.buckets.items())
+            return LatencySample(self.ts, self.cohort, self.metric, buckets=tuple(pairs))
+        assert self.value is not None
+        return GaugeSample(self.ts, self.cohort, self.metric, self.value, self.instance)
+
+
+def _bound(le: str) -> float | None:
+    if le.strip().lower() in ("+inf", "inf"):
+        return math.inf
+    try:
+        x = float(le)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """'metrics.0.tolerance: Input should be less than 10' (first few problems, joined)."""
+    parts = []
+    for e in err.errors()[:5]:
+        where = ".".join(str(p) for p in e["loc"]) or "(root)"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def parse_spec(data: Any) -> RolloutSpec:
+    """A RolloutSpec from decoded YAML/JSON; raises SpecError naming the field."""
+    try:
+        return RolloutSpecModel.model_validate(data).to_spec()
+    except ValidationError as err:
+        raise SpecError(describe_validation_error(err)) from None
+
+
+def load_spec(path: Path) -> RolloutSpec:
+    """Read a rollout spec from a YAML (or JSON) file; raises SpecError with the file's name."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML ({err})") from None
+    try:
+        return parse_spec(data)
+    except SpecError as err:
+        raise SpecError(f"{path}: {err}") from None
+
+
+def parse_line(text: str) -> Sample:
+    """One telemetry JSON line into a Sample; raises SampleError naming the field."""
+    try:
+        line = TelemetryLine.model_validate_json(text)
+    except ValidationError as err:
+        raise SampleError(describe_validation_error(err)) from None
+    return line.to_sample()
