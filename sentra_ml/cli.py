@@ -72,6 +72,26 @@ def replay(
 
 
 @app.command()
+def demo(
+    fast: Annotated[bool, typer.Option(help="No pauses between ticks (for scripts).")] = False,
+) -> None:
+    """Play a healthy and a faulty simulated rollout with a live view; write an audit file."""
+    from rich.console import Console
+
+    from sentra_ml.demo import run_demo
+    from sentra_ml.settings import get_settings
+
+    audit = get_settings().data_dir / "demo-audit.jsonl"
+    out = Console()
+    finals = run_demo(out, audit, seconds_per_tick=0.0 if fast else 0.08)
+    for v in finals:
+        out.print(
+            f"final: {v.action} at t={v.ts:g} s, canary weight {v.weight:g} %", highlight=False
+        )
+    out.print(f"audit trail: {audit}", highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print Sentra's version."""
     from importlib.metadata import version as dist_version

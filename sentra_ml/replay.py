@@ -28,9 +28,7 @@ class ReplayReport:
     final: Verdict | None = None
 
 
-def read_samples(
-    lines: Iterable[str], report: ReplayReport, *, skip_bad: bool
-) -> Iterator[Sample]:
+def read_samples(lines: Iterable[str], report: ReplayReport, *, skip_bad: bool) -> Iterator[Sample]:
     """Parse JSON lines; a bad line is skipped (and reported) or stops the replay."""
     for number, text in enumerate(lines, start=1):
         report.lines = number

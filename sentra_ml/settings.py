@@ -29,5 +29,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings, read once; tests override by clearing the cache or passing their own."""
+    """The process's settings, read once; tests clear the cache or pass their own."""
     return Settings()

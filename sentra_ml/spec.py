@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -57,6 +57,8 @@ class PolicyModel(_Strict):
     min_step_seconds: Finite = Field(default=10.0, ge=0.0)
     max_step_seconds: Finite = Field(default=300.0, ge=0.0)
     adaptive: bool = True
+    harm_budget: Finite = Field(default=2.0, gt=0.0)
+    exposure_confidence: Finite = Field(default=0.8, ge=0.5, lt=1.0)
 
 
 class RolloutSpecModel(_Strict):

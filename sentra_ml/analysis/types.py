@@ -103,12 +103,21 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class StepPolicy:
-    """The canary weight schedule and how fast the judge may walk it."""
+    """The canary weight schedule and how fast the judge may walk it.
+
+    `harm_budget` gates exposure: the weight may grow to `w` only while, for every metric, the
+    upper confidence bound (at `exposure_confidence`) of the canary's harm times `w / 100` stays
+    below `harm_budget` times the metric's tolerance. Early steps accept loose bounds; promotion
+    needs the bound within `harm_budget` x tolerance. The bound gates exposure, not rollbacks,
+    so it may use a lower confidence than the rollback tests.
+    """
 
     steps: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
     min_step_seconds: float = 10.0
     max_step_seconds: float = 300.0
     adaptive: bool = True
+    harm_budget: float = 2.0
+    exposure_confidence: float = 0.8
 
     def __post_init__(self) -> None:
         if not self.steps:
@@ -124,6 +133,12 @@ class StepPolicy:
             raise SpecError("policy.steps: the last step must be 100 (full promotion)")
         if self.min_step_seconds < 0 or self.max_step_seconds < self.min_step_seconds:
             raise SpecError("policy: need 0 <= min_step_seconds <= max_step_seconds")
+        if not 0.5 <= self.exposure_confidence < 1.0:
+            raise SpecError(
+                f"policy.exposure_confidence: must be in [0.5, 1), got {self.exposure_confidence}"
+            )
+        if not self.harm_budget > 0:
+            raise SpecError(f"policy.harm_budget: must be > 0, got {self.harm_budget}")
 
 
 @dataclass(frozen=True)
@@ -214,7 +229,11 @@ class LatencySample:
 
     @property
     def count(self) -> float:
-        return float(len(self.values)) if self.values else (self.buckets[-1][1] if self.buckets else 0.0)
+        return (
+            float(len(self.values))
+            if self.values
+            else (self.buckets[-1][1] if self.buckets else 0.0)
+        )
 
 
 @dataclass(frozen=True)
@@ -237,7 +256,11 @@ Sample = RatioSample | LatencySample | GaugeSample
 def _check_finite(obj: object, *names: str) -> None:
     for name in names:
         value = getattr(obj, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise SampleError(f"{name}: must be a finite number, got {value!r}")
 
 
@@ -264,6 +287,7 @@ class MetricEvidence:
     risk: float
     summary: str
     details: Mapping[str, float | str] = field(default_factory=dict)
+    harm: float = math.inf
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Per-metric evidence: streaming analyzers that turn samples into tests, effects and labels."""
 
-from sentra_ml.analysis.evidence.base import MetricAnalyzer, count_tests, make_analyzer
+from sentra_ml.analysis.evidence.base import MetricAnalyzer, alpha_share
+from sentra_ml.analysis.evidence.registry import ANALYZERS, make_analyzer
 
-__all__ = ["MetricAnalyzer", "count_tests", "make_analyzer"]
+__all__ = ["ANALYZERS", "MetricAnalyzer", "alpha_share", "make_analyzer"]

@@ -34,6 +34,7 @@ class Check:
     threshold: float
     effect: Interval | None
     text: str
+    harm: float = math.inf  # upper bound of the bad-direction relative effect, exposure level
 
 
 def sides(direction: Direction) -> tuple[int, ...]:
@@ -43,10 +44,22 @@ def sides(direction: Direction) -> tuple[int, ...]:
     ]
 
 
-def count_tests(spec: MetricSpec) -> int:
-    """How many regression tests a metric runs; the judge splits alpha evenly over all of them."""
+# Shares of the false-rollback budget: a critical metric's tests get twice an ordinary test's,
+# an SLO check (a backstop for large breaches, which need little evidence) a quarter.
+CRITICAL_SHARE = 2.0
+SLO_SHARE = 0.25
+
+
+def comparison_tests(spec: MetricSpec) -> int:
+    """How many canary-versus-baseline regression tests a metric runs."""
     per_side = len(spec.quantiles) if spec.kind is MetricKind.LATENCY else 1
-    return per_side * len(sides(spec.direction)) + (1 if spec.slo is not None else 0)
+    return per_side * len(sides(spec.direction))
+
+
+def alpha_share(spec: MetricSpec) -> float:
+    """The metric's weight in the split of alpha over all regression tests of a rollout."""
+    each = CRITICAL_SHARE if spec.critical else 1.0
+    return comparison_tests(spec) * each + (SLO_SHARE if spec.slo is not None else 0.0)
 
 
 class MetricAnalyzer(ABC):
@@ -54,13 +67,20 @@ class MetricAnalyzer(ABC):
 
     kind: MetricKind
 
-    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
+    def __init__(
+        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+    ) -> None:
         if spec.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} analyses {self.kind} metrics, not {spec.kind}")
         self.spec = spec
         self.alpha = alpha
-        self.test_alpha = alpha / count_tests(spec)
+        self.gate_alpha = gate_alpha
+        share = alpha_share(spec)
+        each = CRITICAL_SHARE if spec.critical else 1.0
+        self.test_alpha = alpha * each / share
         self.threshold = math.log(1.0 / self.test_alpha)
+        self.slo_alpha = alpha * SLO_SHARE / share
+        self.slo_threshold = math.log(1.0 / self.slo_alpha)
         self.start_ts = start_ts
         self.last_seen: dict[Cohort, float] = {}
 
@@ -149,18 +169,5 @@ class MetricAnalyzer(ABC):
             risk=risk,
             summary=summary,
             details=details,
+            harm=max(c.harm for c in checks),
         )
-
-
-def make_analyzer(spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> MetricAnalyzer:
-    """The analyzer for a metric's kind; refuses kinds it does not know."""
-    from sentra_ml.analysis.evidence.gauge import GaugeAnalyzer
-    from sentra_ml.analysis.evidence.latency import LatencyAnalyzer
-    from sentra_ml.analysis.evidence.ratio import RatioAnalyzer
-
-    kinds: dict[MetricKind, type[MetricAnalyzer]] = {
-        MetricKind.RATIO: RatioAnalyzer,
-        MetricKind.LATENCY: LatencyAnalyzer,
-        MetricKind.GAUGE: GaugeAnalyzer,
-    }
-    return kinds[spec.kind](spec, alpha, start_ts)

@@ -41,7 +41,9 @@ def _describe(side: int, relative: float, z: float) -> str:
 class ProportionShift:
     """Shift of the baseline's event ratio (failed / total), by a two-proportion z-test."""
 
-    def __init__(self, window: float = WINDOW_SECONDS, reference: float = REFERENCE_SECONDS) -> None:
+    def __init__(
+        self, window: float = WINDOW_SECONDS, reference: float = REFERENCE_SECONDS
+    ) -> None:
         self._history = _History(window, reference)
 
     def add(self, ts: float, failed: float, total: float) -> None:
@@ -66,7 +68,9 @@ class ProportionShift:
 class MeanShift:
     """Shift of a per-interval baseline statistic (a quantile, a gauge's mean)."""
 
-    def __init__(self, window: float = WINDOW_SECONDS, reference: float = REFERENCE_SECONDS) -> None:
+    def __init__(
+        self, window: float = WINDOW_SECONDS, reference: float = REFERENCE_SECONDS
+    ) -> None:
         self._history = _History(window, reference)
 
     def add(self, ts: float, value: float) -> None:

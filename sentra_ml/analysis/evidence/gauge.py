@@ -21,17 +21,17 @@ from sentra_ml.analysis.types import Cohort, GaugeSample, Interval, MetricKind, 
 class GaugeAnalyzer(MetricAnalyzer):
     kind = MetricKind.GAUGE
 
-    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
-        super().__init__(spec, alpha, start_ts)
+    def __init__(
+        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+    ) -> None:
+        super().__init__(spec, alpha, start_ts, gate_alpha)
         if spec.tolerance >= 1 and -1 in sides(spec.direction):
             raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         self._sides = sides(spec.direction)
         self._global = {s: SelfNormalizedMeanTest() for s in self._sides}
         self._step = {s: SelfNormalizedMeanTest() for s in self._sides}
         self._difference = SelfNormalizedMeanTest()  # canary - baseline, for the reported effect
-        self._pending: dict[Cohort, dict[str, list[float]]] = {
-            c: defaultdict(list) for c in Cohort
-        }
+        self._pending: dict[Cohort, dict[str, list[float]]] = {c: defaultdict(list) for c in Cohort}
         self._sums = {c: [0.0, 0] for c in Cohort}  # per-interval cohort means: sum, count
         self._shift = MeanShift()
 
@@ -75,17 +75,21 @@ class GaugeAnalyzer(MetricAnalyzer):
         mean_c = sum_c / n_c if n_c else math.nan
         mean_b = sum_b / n_b if n_b else math.nan
         effect: Interval | None = None
-        text = f"{self.spec.name}: not enough intervals yet"
+        harm = {side: math.inf for side in self._sides}
+        text = "not enough intervals yet"
         if n_b and mean_b != 0 and self._difference.n > 0:
-            low, high = self._difference.interval(self.test_alpha)
             scale = abs(mean_b)
+            low, high = self._difference.interval(2 * self.test_alpha)
             effect = Interval(self._difference.estimate() / scale, low / scale, high / scale)
             text = f"{effect_text('mean', effect)} ({quantity(mean_c)} vs {quantity(mean_b)})"
+            gate_low, gate_high = self._difference.interval(2 * self.gate_alpha)
+            harm = {1: gate_high / scale, -1: -gate_low / scale}
         out = []
         for side in self._sides:
             g, s = self._global[side], self._step[side]
             label = "mean" if len(self._sides) == 1 else f"mean{side:+d}"
-            out.append(Check(label, g.log_e_above(0.0), s.log_e_below(0.0), self.threshold, effect, text))
+            reg, safe = g.log_e_above(0.0), s.log_e_below(0.0)
+            out.append(Check(label, reg, safe, self.threshold, effect, text, harm[side]))
         return out
 
     def baseline_shift(self, now: float) -> str | None:

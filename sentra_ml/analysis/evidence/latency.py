@@ -42,8 +42,10 @@ _Key = tuple[int, float]  # (side, quantile)
 class LatencyAnalyzer(MetricAnalyzer):
     kind = MetricKind.LATENCY
 
-    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
-        super().__init__(spec, alpha, start_ts)
+    def __init__(
+        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+    ) -> None:
+        super().__init__(spec, alpha, start_ts, gate_alpha)
         if spec.tolerance >= 1 and -1 in sides(spec.direction):
             raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         self._keys: list[_Key] = [(s, q) for s in sides(spec.direction) for q in spec.quantiles]
@@ -120,7 +122,12 @@ class LatencyAnalyzer(MetricAnalyzer):
                 return None
             threshold = float(np.quantile(np.concatenate((cs, b)), q))
             if side > 0:
-                return (float((cs > threshold).sum()), len(cs), float((b > threshold).sum()), len(b))
+                return (
+                    float((cs > threshold).sum()),
+                    len(cs),
+                    float((b > threshold).sum()),
+                    len(b),
+                )
             return (float((cs < threshold).sum()), len(cs), float((b < threshold).sum()), len(b))
         edges = self._edges
         assert edges is not None
@@ -142,31 +149,45 @@ class LatencyAnalyzer(MetricAnalyzer):
     def start_step(self) -> None:
         self._step = {k: ConditionalOddsRatioTest() for k in self._keys}
 
-    def _quantile_effect(self, q: float) -> tuple[Interval | None, str]:
+    def _ratio_interval(self, q: float, alpha: float) -> Interval | None:
+        """Canary over baseline p-quantile, minus 1, from one interval per cohort at alpha / 2."""
         hist_c, hist_b = self._hist.get(Cohort.CANARY), self._hist.get(Cohort.BASELINE)
-        label = f"p{q * 100:g} latency"
         if hist_c is None or hist_b is None or hist_c.total <= 0 or hist_b.total <= 0:
-            return None, f"{label}: no data"
-        a = self.test_alpha / 2
-        est_c, lo_c, hi_c = binomial_cs.quantile_interval((hist_c.edges, hist_c.counts), q, a)
-        est_b, lo_b, hi_b = binomial_cs.quantile_interval((hist_b.edges, hist_b.counts), q, a)
+            return None
+        est_c, lo_c, hi_c = binomial_cs.quantile_interval(
+            (hist_c.edges, hist_c.counts), q, alpha / 2
+        )
+        est_b, lo_b, hi_b = binomial_cs.quantile_interval(
+            (hist_b.edges, hist_b.counts), q, alpha / 2
+        )
         if not est_b > 0:
-            return None, f"{label}: baseline is zero"
-        effect = Interval(
+            return None
+        return Interval(
             estimate=est_c / est_b - 1,
             low=lo_c / hi_b - 1 if hi_b > 0 and math.isfinite(hi_b) else -1.0,
             high=hi_c / lo_b - 1 if lo_b > 0 and math.isfinite(hi_c) else math.inf,
         )
-        return effect, f"{effect_text(label, effect)} ({quantity(est_c)} vs {quantity(est_b)})"
+
+    def _quantile_effect(self, q: float) -> tuple[Interval | None, str, dict[int, float]]:
+        label = f"p{q * 100:g} latency"
+        effect = self._ratio_interval(q, self.test_alpha)
+        gate = self._ratio_interval(q, self.gate_alpha)
+        if effect is None or gate is None:
+            return None, f"{label}: no data", {1: math.inf, -1: math.inf}
+        hist_c, hist_b = self._hist[Cohort.CANARY], self._hist[Cohort.BASELINE]
+        values = f"({quantity(hist_c.quantile(q))} vs {quantity(hist_b.quantile(q))})"
+        harm = {1: gate.high, -1: -gate.low}
+        return effect, f"{effect_text(label, effect)} {values}", harm
 
     def checks(self) -> list[Check]:
         out = []
         effects = {q: self._quantile_effect(q) for q in self.spec.quantiles}
         for side, q in self._keys:
             g, s = self._global[(side, q)], self._step[(side, q)]
-            effect, text = effects[q]
+            effect, text, harm = effects[q]
             label = f"p{q * 100:g}" + ("" if len(sides(self.spec.direction)) == 1 else f"{side:+d}")
-            out.append(Check(label, g.log_e_above(0.0), s.log_e_below(0.0), self.threshold, effect, text))
+            reg, safe = g.log_e_above(0.0), s.log_e_below(0.0)
+            out.append(Check(label, reg, safe, self.threshold, effect, text, harm[side]))
         slo = self.spec.slo
         if slo is not None and slo.quantile is not None:
             out.append(self._slo_check(slo.objective, slo.quantile))
@@ -175,15 +196,19 @@ class LatencyAnalyzer(MetricAnalyzer):
     def _slo_check(self, objective: float, q: float) -> Check:
         hist_c, hist_b = self._hist.get(Cohort.CANARY), self._hist.get(Cohort.BASELINE)
         if hist_c is None or hist_b is None or hist_c.total <= 0:
-            return Check("slo", 0.0, 0.0, self.threshold, None, "SLO: no canary data")
+            return Check(
+                "slo", 0.0, 0.0, self.slo_threshold, None, "SLO: no canary data", -math.inf
+            )
         n = hist_c.total
         k = n - float(hist_c.cdf_at(objective)[0])
         reg, safe = binomial_cs.log_e_above(k, n, 1 - q), binomial_cs.log_e_below(k, n, 1 - q)
-        text = f"canary p{q * 100:g} {quantity(hist_c.quantile(q))} against SLO {quantity(objective)}"
+        text = (
+            f"canary p{q * 100:g} {quantity(hist_c.quantile(q))} against SLO {quantity(objective)}"
+        )
         if hist_b.total > 0 and hist_b.quantile(q) > objective:
             reg = 0.0  # the baseline breaches too: not the release's fault
             text += " (baseline breaches it too)"
-        return Check("slo", reg, safe, self.threshold, None, text)
+        return Check("slo", reg, safe, self.slo_threshold, None, text, -math.inf)
 
     def baseline_shift(self, now: float) -> str | None:
         for side in sides(self.spec.direction):

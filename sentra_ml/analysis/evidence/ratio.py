@@ -2,7 +2,8 @@
 
 The canary-versus-baseline test is the conditional odds-ratio test: each interval is a 2x2 table,
 so a baseline whose error rate drifts with time or load cannot fake a regression. The tolerance
-is applied to the odds ratio, which equals the relative change of the ratio for small ratios.
+and the reported effect are on the odds ratio, which equals the ratio's relative change for the
+small ratios (error rates) this is meant for.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sentra_ml.analysis.types import Cohort, Interval, MetricKind, MetricSpec, R
 class RatioAnalyzer(MetricAnalyzer):
     kind = MetricKind.RATIO
 
-    def __init__(self, spec: MetricSpec, alpha: float, start_ts: float = 0.0) -> None:
-        super().__init__(spec, alpha, start_ts)
+    def __init__(
+        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+    ) -> None:
+        super().__init__(spec, alpha, start_ts, gate_alpha)
         if spec.tolerance >= 1 and -1 in sides(spec.direction):
             raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         # log odds-ratio nulls at the edge of tolerance, one per tested side
@@ -59,32 +62,33 @@ class RatioAnalyzer(MetricAnalyzer):
         (x, n), (y, m) = self._cumulative[Cohort.CANARY], self._cumulative[Cohort.BASELINE]
         return (x / n if n else math.nan, y / m if m else math.nan)
 
-    def _relative(self, log_psi: float, p_base: float) -> float:
-        """Odds ratio -> relative change of the ratio at the baseline's rate."""
-        if math.isinf(log_psi):
-            return log_psi if log_psi < 0 else math.inf
-        psi = math.exp(log_psi)
-        p = p_base if 0 < p_base < 1 else 0.0
-        return psi / (1 - p + p * psi) - 1
+    @staticmethod
+    def _relative(log_psi: float) -> float:
+        """log odds ratio -> relative change of the odds (of the ratio itself, for small ratios)."""
+        return math.expm1(log_psi) if log_psi < 700 else math.inf
 
     def checks(self) -> list[Check]:
         p_canary, p_base = self._rates()
-        low, high = self._global.interval(self.test_alpha)
+        # each end at the regression tests' own level, so the interval agrees with them
+        low, high = self._global.interval(2 * self.test_alpha)
         effect = Interval(
-            estimate=self._relative(self._global.estimate(), p_base),
-            low=max(-1.0, self._relative(low, p_base)),
-            high=self._relative(high, p_base),
+            estimate=self._relative(self._global.estimate()),
+            low=self._relative(low),
+            high=self._relative(high),
         )
         rates = f"{p_canary * 100:.2f} % vs {p_base * 100:.2f} % baseline"
         text = f"{effect_text('ratio', effect)} ({rates})"
+        gate_low, gate_high = self._global.interval(2 * self.gate_alpha)
         out = []
         for side, null in self._nulls.items():
             if side > 0:
                 reg, safe = self._global.log_e_above(null), self._step.log_e_below(null)
+                harm = self._relative(gate_high)
             else:
                 reg, safe = self._global.log_e_below(null), self._step.log_e_above(null)
-            out.append(Check("ratio" if len(self._nulls) == 1 else f"ratio{side:+d}", reg, safe,
-                             self.threshold, effect, text))
+                harm = -self._relative(gate_low)
+            label = "ratio" if len(self._nulls) == 1 else f"ratio{side:+d}"
+            out.append(Check(label, reg, safe, self.threshold, effect, text, harm))
         slo = self.spec.slo
         if slo is not None:
             x, n = self._cumulative[Cohort.CANARY]
@@ -97,7 +101,7 @@ class RatioAnalyzer(MetricAnalyzer):
             if m > 0 and y / m > slo.objective:
                 reg = 0.0  # the baseline breaches too: not the release's fault
                 slo_text += f" (baseline breaches it too, {percent_change(y / m - slo.objective)})"
-            out.append(Check("slo", reg, safe, self.threshold, None, slo_text))
+            out.append(Check("slo", reg, safe, self.slo_threshold, None, slo_text, -math.inf))
         return out
 
     def baseline_shift(self, now: float) -> str | None:

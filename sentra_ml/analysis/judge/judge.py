@@ -4,7 +4,7 @@ metric analyzers (evidence) -> policy (action) -> step planner (weight).
 
 from __future__ import annotations
 
-from sentra_ml.analysis.evidence import MetricAnalyzer, count_tests, make_analyzer
+from sentra_ml.analysis.evidence import MetricAnalyzer, alpha_share, make_analyzer
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
 from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
@@ -15,16 +15,17 @@ _TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
 class RolloutJudge:
     """Streaming judge of one rollout; keeps its own step state as if its advice were followed.
 
-    The false-rollback budget `spec.alpha` is split evenly over every regression test of every
-    metric, and each test is anytime-valid, so the chance of ever rolling back a canary that is
-    within tolerance stays below `alpha` however often `evaluate` is called.
+    The false-rollback budget `spec.alpha` is split over every regression test of every metric
+    (see `alpha_share`), and each test is anytime-valid, so the chance of ever rolling back a
+    canary that is within tolerance stays below `alpha` however often `evaluate` is called.
     """
 
     def __init__(self, spec: RolloutSpec, start_ts: float = 0.0) -> None:
         self.spec = spec
-        tests = sum(count_tests(m) for m in spec.metrics)
+        shares = sum(alpha_share(m) for m in spec.metrics)
+        gate_alpha = 1.0 - spec.policy.exposure_confidence
         self.analyzers: dict[str, MetricAnalyzer] = {
-            m.name: make_analyzer(m, spec.alpha * count_tests(m) / tests, start_ts)
+            m.name: make_analyzer(m, spec.alpha * alpha_share(m) / shares, start_ts, gate_alpha)
             for m in spec.metrics
         }
         self.steps = StepPlanner(spec.policy, start_ts)

@@ -36,6 +36,20 @@ def score(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> float:
     return 100.0 * passed / total
 
 
+def exposure_ceiling(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> int:
+    """The highest step whose weight keeps every metric's plausible harm within budget."""
+    budget = spec.policy.harm_budget
+    ceiling = -1
+    for index, weight in enumerate(spec.policy.steps):
+        fits = all(
+            e.harm * weight / 100.0 <= budget * spec.metric(e.metric).tolerance for e in evidence
+        )
+        if not fits:
+            break
+        ceiling = index
+    return ceiling
+
+
 def decide(
     spec: RolloutSpec, evidence: Sequence[MetricEvidence], steps: StepPlanner, now: float
 ) -> Decision:
@@ -61,7 +75,8 @@ def decide(
             Action.PAUSE,
             held,
             *(e.summary for e in by_status[MetricStatus.ENVIRONMENT]),
-            "the environment is degrading for baseline and canary alike: pausing, not blaming the canary",
+            "the environment is degrading for baseline and canary alike: "
+            "pausing, not blaming the canary",
         )
     regressed = by_status[MetricStatus.REGRESSION]
     critical = [e for e in regressed if spec.metric(e.metric).critical]
@@ -72,7 +87,9 @@ def decide(
             if critical
             else f"score {current_score:.0f} below {spec.min_score:.0f}"
         )
-        return verdict(Action.ROLLBACK, 0.0, *(e.summary for e in regressed), f"rolling back: {why}")
+        return verdict(
+            Action.ROLLBACK, 0.0, *(e.summary for e in regressed), f"rolling back: {why}"
+        )
     if by_status[MetricStatus.STALE]:
         return verdict(
             Action.PAUSE,
@@ -81,9 +98,7 @@ def decide(
             f"pausing: telemetry missing (rollback after {limit:.0f} s without data)",
         )
     if by_status[MetricStatus.NO_DATA]:
-        return verdict(
-            Action.CONTINUE, held, *(e.summary for e in by_status[MetricStatus.NO_DATA])
-        )
+        return verdict(Action.CONTINUE, held, *(e.summary for e in by_status[MetricStatus.NO_DATA]))
     if regressed:
         return verdict(
             Action.CONTINUE,
@@ -93,7 +108,7 @@ def decide(
         )
     risk = max((e.risk for e in evidence), default=0.0)
     safe = all(e.status is MetricStatus.SAFE for e in evidence)
-    proposal = steps.propose(now, safe=safe, risk=risk)
+    proposal = steps.propose(now, safe=safe, risk=risk, ceiling=exposure_ceiling(spec, evidence))
     notable = [e.summary for e in evidence if e.risk >= HOLD_RISK / 2]
     if proposal.index == steps.index:
         if now - steps.started_at >= steps.policy.max_step_seconds:
@@ -107,7 +122,13 @@ def decide(
         return verdict(Action.CONTINUE, held, *notable, proposal.reason)
     target = steps.policy.steps[proposal.index]
     if proposal.index == steps.last:
-        return verdict(Action.PROMOTE, target, *notable, f"promoting: {proposal.reason}", index=proposal.index)
+        return verdict(
+            Action.PROMOTE, target, *notable, f"promoting: {proposal.reason}", index=proposal.index
+        )
     return verdict(
-        Action.CONTINUE, target, *notable, f"{held:g} % -> {target:g} %: {proposal.reason}", index=proposal.index
+        Action.CONTINUE,
+        target,
+        *notable,
+        f"{held:g} % -> {target:g} %: {proposal.reason}",
+        index=proposal.index,
     )

@@ -20,9 +20,10 @@ class StepProposal:
 class StepPlanner:
     """Tracks the current step and proposes the next one.
 
-    A step lasts at least `min_step_seconds`. With all metrics shown within tolerance (`safe`),
-    an adaptive policy skips a step; with merely no alarm (risk below HOLD_RISK) it takes one;
-    otherwise it holds (the judge pauses once a hold outlasts `max_step_seconds`).
+    A step lasts at least `min_step_seconds`. The weight only grows as far as the exposure gate
+    allows (`ceiling`, from the policy): the larger the next weight, the tighter the evidence
+    must bound the harm. With every metric shown within tolerance (`safe`) an adaptive policy
+    skips a step; with no alarm (risk below HOLD_RISK) it takes one; otherwise it holds.
     """
 
     def __init__(self, policy: StepPolicy, start_ts: float) -> None:
@@ -38,22 +39,26 @@ class StepPlanner:
     def last(self) -> int:
         return len(self.policy.steps) - 1
 
-    def propose(self, now: float, safe: bool, risk: float) -> StepProposal:
+    def propose(self, now: float, *, safe: bool, risk: float, ceiling: int) -> StepProposal:
+        """The next step index (possibly the current one) and why."""
         elapsed = now - self.started_at
         p = self.policy
+        here = f"{elapsed:.0f} s at {self.weight:g} %"
         if elapsed < p.min_step_seconds:
-            return StepProposal(self.index, f"at {self.weight:g} % for {elapsed:.0f} s of {p.min_step_seconds:.0f} s")
+            return StepProposal(self.index, f"{here} of at least {p.min_step_seconds:.0f} s")
+        if risk >= HOLD_RISK:
+            return StepProposal(self.index, f"holding: risk {risk:.2f} after {here}")
+        if ceiling <= self.index:
+            return StepProposal(
+                self.index,
+                f"holding: after {here} the evidence does not yet bound the harm of more traffic",
+            )
         if safe:
             jump = 2 if p.adaptive else 1
             return StepProposal(
-                min(self.index + jump, self.last),
-                f"every metric shown within tolerance after {elapsed:.0f} s at {self.weight:g} %",
+                min(self.index + jump, ceiling), f"every metric shown within tolerance after {here}"
             )
-        if risk < HOLD_RISK:
-            return StepProposal(
-                self.index + 1, f"no regression after {elapsed:.0f} s at {self.weight:g} % (risk {risk:.2f})"
-            )
-        return StepProposal(self.index, f"holding at {self.weight:g} %: risk {risk:.2f} needs more evidence")
+        return StepProposal(self.index + 1, f"no regression after {here} (risk {risk:.2f})")
 
     def move_to(self, index: int, now: float) -> None:
         self.index = index

@@ -70,7 +70,7 @@ def cumulative_at(edges: FloatArray, cumulative: FloatArray, x: float | FloatArr
     cum = np.concatenate(([0.0], cumulative[:-1]))
     xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
     out = np.interp(xs, lower, cum) if len(finite) else np.zeros_like(xs)
-    out = np.where(xs >= (finite[-1] if len(finite) else 0.0), cumulative[-1], out)
+    out = np.where(xs > (finite[-1] if len(finite) else 0.0), cumulative[-1], out)
     return np.asarray(out, dtype=np.float64)
 
 

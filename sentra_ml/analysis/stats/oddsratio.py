@@ -73,7 +73,7 @@ class ConditionalOddsRatioTest:
         self.trials = (0, 0)
 
     def update(self, x: float, n: float, y: float, m: float) -> None:
-        """Add one stratum: `x` of `n` canary trials and `y` of `m` baseline trials had the event."""
+        """Add one stratum: `x` of `n` canary and `y` of `m` baseline trials had the event."""
         xi, ni, yi, mi = (round(v) for v in (x, n, y, m))
         if min(xi, ni, yi, mi) < 0 or xi > ni or yi > mi:
             raise ValueError(f"invalid 2x2 table x={x} n={n} y={y} m={m}")

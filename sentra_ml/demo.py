@@ -1,0 +1,146 @@
+"""`sentra demo`: two simulated rollouts judged live on an accelerated clock, with an audit file.
+
+A healthy canary walks the step schedule to promotion; a faulty one is rolled back. Nothing but
+this process is needed: the simulator stands in for the service and its telemetry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types import Action, MetricStatus, Verdict
+from sentra_ml.simulate import ErrorStep, LatencyShift, Scenario, Simulator, default_spec, total_rps
+from sentra_ml.simulate.faults import Combined
+
+_COLOURS = {
+    Action.PROMOTE: "bold green",
+    Action.CONTINUE: "cyan",
+    Action.PAUSE: "yellow",
+    Action.ROLLBACK: "bold red",
+}
+_STATUS = {
+    MetricStatus.REGRESSION: "red",
+    MetricStatus.SAFE: "green",
+    MetricStatus.INCONCLUSIVE: "white",
+    MetricStatus.NO_DATA: "dim",
+    MetricStatus.STALE: "yellow",
+    MetricStatus.ENVIRONMENT: "yellow",
+}
+
+
+@dataclass(frozen=True)
+class DemoRollout:
+    title: str
+    scenario: Scenario
+    seed: int
+
+
+def demo_rollouts() -> list[DemoRollout]:
+    rps = total_rps(20.0)
+    bad = Combined((ErrorStep(20.0, 0.04), LatencyShift(20.0, 1.4)))
+    return [
+        DemoRollout("checkout v2.4.1 (healthy)", Scenario("healthy", rps), seed=1),
+        DemoRollout(
+            "checkout v2.5.0 (errors and latency up from t=20 s)",
+            Scenario("faulty", rps, fault=bad, expected=Action.ROLLBACK),
+            seed=2,
+        ),
+    ]
+
+
+def render(title: str, t: float, verdict: Verdict) -> Panel:
+    """The live view of one rollout: weight, decision, per-metric effects and the reasons."""
+    bar_width = 40
+    filled = round(bar_width * verdict.weight / 100)
+    head = Text.assemble(
+        (f"t={t:5.0f} s  ", "dim"),
+        ("weight ", ""),
+        ("█" * filled + "░" * (bar_width - filled), "magenta"),
+        (f" {verdict.weight:5.1f} %  ", "bold"),
+        (f"{verdict.action.upper():9}", _COLOURS[verdict.action]),
+        (f" risk {verdict.risk:4.2f}  score {verdict.score:3.0f}", ""),
+    )
+    table = Table(expand=True, show_edge=False)
+    table.add_column("metric")
+    table.add_column("status")
+    table.add_column("effect (canary vs baseline, anytime-valid interval)")
+    table.add_column("risk", justify="right")
+    for e in verdict.evidence:
+        table.add_row(
+            e.metric,
+            Text(str(e.status), style=_STATUS[e.status]),
+            e.summary.split(": ", 1)[-1],
+            f"{e.risk:.2f}",
+        )
+    reasons = Text("\n".join(f"• {r}" for r in verdict.reasons), style="italic")
+    return Panel(Group(head, table, reasons), title=title, border_style=_COLOURS[verdict.action])
+
+
+def play(
+    rollout: DemoRollout,
+    *,
+    dt: float = 2.0,
+    horizon: float = 600.0,
+    on_tick: Callable[[float, Verdict], None],
+) -> list[Verdict]:
+    """Run one rollout in closed loop (the judge's weight is applied) until it is decided."""
+    spec = default_spec(service="checkout")
+    judge = RolloutJudge(spec, start_ts=0.0)
+    sim = Simulator(rollout.scenario, seed=rollout.seed)
+    t, weight, history = 0.0, judge.weight, []
+    while t < horizon:
+        for sample in sim.tick(t, dt, weight):
+            judge.observe(sample)
+        t += dt
+        verdict = judge.evaluate(t)
+        history.append(verdict)
+        on_tick(t, verdict)
+        weight = verdict.weight
+        if verdict.action in (Action.PROMOTE, Action.ROLLBACK):
+            break
+    return history
+
+
+def audit_records(title: str, history: list[Verdict]) -> list[dict[str, object]]:
+    """The verdicts that changed something (action or weight), as the audit keeps them."""
+    records: list[dict[str, object]] = []
+    previous: tuple[Action, float] | None = None
+    for v in history:
+        key = (v.action, v.weight)
+        if key != previous:
+            records.append({"rollout": title, **v.to_dict()})
+            previous = key
+    return records
+
+
+def run_demo(console: Console, audit_path: Path, seconds_per_tick: float = 0.08) -> list[Verdict]:
+    """Play the demo rollouts; returns each rollout's final verdict."""
+    finals = []
+    audit_path.parent.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, object]] = []
+    for rollout in demo_rollouts():
+        with Live(console=console, refresh_per_second=20, transient=False) as live:
+
+            def show(t: float, v: Verdict, title: str = rollout.title) -> None:
+                live.update(render(title, t, v))
+                time.sleep(seconds_per_tick)
+
+            history = play(rollout, on_tick=show)
+        console.print()
+        finals.append(history[-1])
+        records.extend(audit_records(rollout.title, history))
+    tmp = audit_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
+    tmp.replace(audit_path)
+    return finals
