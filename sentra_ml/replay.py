@@ -12,7 +12,8 @@ from typing import IO
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
-from sentra_ml.spec import parse_line
+from sentra_ml.ingest import CounterIngest
+from sentra_ml.spec import read_line
 
 
 class ReplayError(ValueError):
@@ -30,12 +31,13 @@ class ReplayReport:
 
 def read_samples(lines: Iterable[str], report: ReplayReport, *, skip_bad: bool) -> Iterator[Sample]:
     """Parse JSON lines; a bad line is skipped (and reported) or stops the replay."""
+    ingest = CounterIngest()
     for number, text in enumerate(lines, start=1):
         report.lines = number
         if not text.strip():
             continue
         try:
-            sample = parse_line(text)
+            sample = ingest.sample(read_line(text))
         except SampleError as err:
             message = f"line {number}: {err}"
             if not skip_bad:
@@ -43,7 +45,8 @@ def read_samples(lines: Iterable[str], report: ReplayReport, *, skip_bad: bool) 
             report.skipped.append(message)
             continue
         report.samples += 1
-        yield sample
+        if sample is not None:
+            yield sample
 
 
 def replay(

@@ -96,7 +96,11 @@ class RolloutSpecModel(_Strict):
 
 
 class TelemetryLine(_Strict):
-    """One JSON line: one (interval, cohort, metric); exactly one of the value forms."""
+    """One JSON line: one (interval, cohort, metric); exactly one of the value forms.
+
+    With `counter: true`, `total` and `failed` are cumulative counter readings (as Prometheus
+    exports them) rather than per-interval counts; `CounterIngest` turns them into increments.
+    """
 
     ts: Finite
     cohort: Cohort
@@ -107,6 +111,7 @@ class TelemetryLine(_Strict):
     buckets: dict[str, Finite] | None = None
     value: Finite | None = None
     instance: str = ""
+    counter: bool = False
 
     @field_validator("buckets")
     @classmethod
@@ -187,10 +192,14 @@ def load_spec(path: Path) -> RolloutSpec:
         raise SpecError(f"{path}: {err}") from None
 
 
-def parse_line(text: str) -> Sample:
-    """One telemetry JSON line into a Sample; raises SampleError naming the field."""
+def read_line(text: str) -> TelemetryLine:
+    """One telemetry JSON line, validated; raises SampleError naming the field."""
     try:
-        line = TelemetryLine.model_validate_json(text)
+        return TelemetryLine.model_validate_json(text)
     except ValidationError as err:
         raise SampleError(describe_validation_error(err)) from None
-    return line.to_sample()
+
+
+def parse_line(text: str) -> Sample:
+    """One telemetry JSON line (per-interval counts) into a Sample."""
+    return read_line(text).to_sample()

@@ -99,3 +99,28 @@ def test_missing_files_are_reported_not_raised(spec_file: Path, tmp_path: Path) 
     assert code == 2 and "cannot read" in err
     code, _, err = replay("--spec", str(tmp_path / "none.yaml"), "--input", "-")
     assert code == 2 and "cannot read" in err
+
+
+def test_cumulative_counters_with_a_reset_replay_like_interval_counts(
+    spec_file: Path, faulty_telemetry: Path, tmp_path: Path
+) -> None:
+    """The same telemetry as counter readings, with the canary restarting half-way."""
+    lines = [json.loads(s) for s in faulty_telemetry.read_text().splitlines()]
+    running: dict[str, list[float]] = {}
+    for line in lines:
+        if "total" not in line:
+            continue
+        acc = running.setdefault(line["cohort"], [0.0, 0.0])
+        if line["cohort"] == "canary" and line["ts"] == 120.0:
+            acc[:] = [0.0, 0.0]  # the process restarted: its counters start again from 0
+        acc[0] += line["total"]
+        acc[1] += line["failed"]
+        line.update(total=acc[0], failed=acc[1], counter=True)
+    as_counters = tmp_path / "counters.jsonl"
+    as_counters.write_text("\n".join(json.dumps(x) for x in lines))
+    out = tmp_path / "decisions.jsonl"
+    code, _, err = replay(
+        "--spec", str(spec_file), "--input", str(as_counters), "--output", str(out)
+    )
+    assert code == 0, err
+    assert json.loads(out.read_text().splitlines()[-1])["action"] == "rollback"
