@@ -13,7 +13,13 @@ ALPHA = 0.05
 
 
 def ever_rejects(
-    rng: np.random.Generator, looks: int, n: int, m: int, p_canary: float, p_base: float, null: float
+    rng: np.random.Generator,
+    looks: int,
+    n: int,
+    m: int,
+    p_canary: float,
+    p_base: float,
+    null: float,
 ) -> bool:
     test = ConditionalOddsRatioTest(nulls=(null,))
     for _ in range(looks):
