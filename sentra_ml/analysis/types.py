@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 
 class Cohort(StrEnum):
     BASELINE = "baseline"
@@ -214,8 +216,11 @@ class LatencySample:
         _check_finite(self, "ts")
         if self.values and self.buckets:
             raise SampleError("values, buckets: give one of them, not both")
-        for v in self.values:
-            if not math.isfinite(v) or v < 0:
+        if self.values:
+            arr = np.asarray(self.values, dtype=np.float64)
+            bad = ~(np.isfinite(arr) & (arr >= 0))
+            if bad.any():
+                v = arr[int(np.argmax(bad))]
                 raise SampleError(f"values: {v} is not a finite non-negative number")
         previous_le, previous_count = -math.inf, 0.0
         for le, count in self.buckets:
