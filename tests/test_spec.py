@@ -61,5 +61,9 @@ def test_spec_defaults_and_errors() -> None:
         parse_spec({"policy": {"steps": [1, 50]}, "metrics": [{"name": "a", "kind": "ratio"}]})
     with pytest.raises(SpecError, match=r"slo\.quantile"):
         parse_spec({"metrics": [{"name": "l", "kind": "latency", "slo": {"objective": 300}}]})
+    with pytest.raises(SpecError, match="decrease"):
+        parse_spec(
+            {"metrics": [{"name": "a", "kind": "gauge", "direction": "either", "tolerance": 1.5}]}
+        )
     with pytest.raises(SpecError, match="alpha"):
         parse_spec({"alpha": 0.9, "metrics": [{"name": "a", "kind": "ratio"}]})

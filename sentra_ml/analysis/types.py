@@ -86,6 +86,8 @@ class MetricSpec:
         where = f"metrics[{self.name}]"
         if not (0.0 <= self.tolerance < 10.0) or math.isnan(self.tolerance):
             raise SpecError(f"{where}.tolerance: must be in [0, 10), got {self.tolerance}")
+        if self.direction is not Direction.INCREASE and self.tolerance >= 1.0:
+            raise SpecError(f"{where}.tolerance: must be < 1 when a decrease is bad")
         if self.kind is MetricKind.LATENCY:
             if not self.quantiles:
                 raise SpecError(f"{where}.quantiles: a latency metric needs at least one")

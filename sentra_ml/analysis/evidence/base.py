@@ -72,6 +72,8 @@ class MetricAnalyzer(ABC):
     ) -> None:
         if spec.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} analyses {self.kind} metrics, not {spec.kind}")
+        if spec.tolerance >= 1 and -1 in sides(spec.direction):
+            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         self.spec = spec
         self.alpha = alpha
         self.gate_alpha = gate_alpha

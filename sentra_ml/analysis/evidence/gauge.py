@@ -25,8 +25,6 @@ class GaugeAnalyzer(MetricAnalyzer):
         self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
     ) -> None:
         super().__init__(spec, alpha, start_ts, gate_alpha)
-        if spec.tolerance >= 1 and -1 in sides(spec.direction):
-            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         self._sides = sides(spec.direction)
         self._global = {s: SelfNormalizedMeanTest() for s in self._sides}
         self._step = {s: SelfNormalizedMeanTest() for s in self._sides}

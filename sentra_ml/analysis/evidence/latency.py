@@ -46,8 +46,6 @@ class LatencyAnalyzer(MetricAnalyzer):
         self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
     ) -> None:
         super().__init__(spec, alpha, start_ts, gate_alpha)
-        if spec.tolerance >= 1 and -1 in sides(spec.direction):
-            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         self._keys: list[_Key] = [(s, q) for s in sides(spec.direction) for q in spec.quantiles]
         self._global = {k: ConditionalOddsRatioTest() for k in self._keys}
         self._step = {k: ConditionalOddsRatioTest() for k in self._keys}

@@ -25,8 +25,6 @@ class RatioAnalyzer(MetricAnalyzer):
         self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
     ) -> None:
         super().__init__(spec, alpha, start_ts, gate_alpha)
-        if spec.tolerance >= 1 and -1 in sides(spec.direction):
-            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
         # log odds-ratio nulls at the edge of tolerance, one per tested side
         self._nulls = {s: math.log(1 + s * spec.tolerance) for s in sides(spec.direction)}
         nulls = (0.0, *self._nulls.values())
