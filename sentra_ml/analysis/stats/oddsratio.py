@@ -69,16 +69,12 @@ class ConditionalOddsRatioTest:
         self._loglik: FloatArray = np.zeros_like(self._grid)
         self._prior_cache: dict[tuple[int, int], FloatArray] = {}
         self.tables = 0
-        self.events = (0, 0)
-        self.trials = (0, 0)
 
     def update(self, x: float, n: float, y: float, m: float) -> None:
         """Add one stratum: `x` of `n` canary and `y` of `m` baseline trials had the event."""
         xi, ni, yi, mi = (round(v) for v in (x, n, y, m))
         if min(xi, ni, yi, mi) < 0 or xi > ni or yi > mi:
             raise ValueError(f"invalid 2x2 table x={x} n={n} y={y} m={m}")
-        self.events = (self.events[0] + xi, self.events[1] + yi)
-        self.trials = (self.trials[0] + ni, self.trials[1] + mi)
         f = xi + yi
         if ni == 0 or mi == 0 or f == 0 or f == ni + mi:
             return  # the margins fix x: no information about psi
