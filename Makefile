@@ -28,7 +28,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --doctest-modules sentra_ml tests
 
 test: lint typecheck contracts unit
 

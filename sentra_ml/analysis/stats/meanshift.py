@@ -199,10 +199,13 @@ def mixture_radius(count: ArrayLike, m2: ArrayLike, rho: ArrayLike, alpha: float
     reach = _h(top, n, const) >= threshold
     # first crossing on [0, top], where h increases from 0.5 log(rho / A) < 0
     lo, hi = np.zeros_like(top), top.copy()
+    tolerance = 1e-9 * max(float(top.max()), 1.0)  # the radius needs no more digits than this
     for _ in range(_BISECT_STEPS):
         mid = 0.5 * (lo + hi)
         above = _h(mid, n, const) >= threshold
         lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
+        if float((hi - lo).max()) < tolerance:
+            break
     r = hi  # the rejected end: the interval errs wide
     with np.errstate(divide="ignore", invalid="ignore"):
         radius = np.sqrt(r * r * a / (n * (n - r * r)))
