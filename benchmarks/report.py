@@ -1,236 +1,173 @@
-"""Tables (console and markdown), JSON and a PNG plot from the benchmark's run results."""
+"""Console tables (rich), the markdown report and the JSON file of one benchmark run."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
-from harness import RULES, RunResult
 from rich.console import Console
 from rich.table import Table
 
-ALPHA = 0.01
+from benchmarks.harness import RunResult
+from benchmarks.summary import Row, Summary, Target
+
+TITLES = {
+    "A": "A. Detection at a fixed 5 % weight (~20 canary req/s), onset uniform in [30, 90] s",
+    "B": "B. Closed loop, bad release (fault from t=0, the rule's own weights), horizon 1800 s",
+    "C": "C. Closed loop A/A: false rollbacks and time to full promotion, horizon 1800 s",
+    "D": "D. Environment incident (both cohorts, onset 60 s, 180 s): pause instead of rollback",
+    "R": "Ratios rule / sentra (same seeds, same run; > 1: the rule is slower or does more harm)",
+}
+# column key -> (header, format); formats: pct, s (seconds), n (number), x (ratio), str
+COLUMNS: dict[str, tuple[str, str]] = {
+    "fault": ("fault", "str"),
+    "shape": ("shape", "str"),
+    "rule": ("rule", "str"),
+    "runs": ("runs", "n"),
+    "detected": ("detected", "pct"),
+    "median_delay_s": ("median delay", "s"),
+    "p90_delay_s": ("p90 delay", "s"),
+    "rollbacks_before_onset": ("rollbacks before onset", "n"),
+    "promoted": ("promoted", "pct"),
+    "undecided": ("undecided", "pct"),
+    "rolled_back": ("rolled back", "pct"),
+    "median_time_to_rollback_s": ("median time to rollback", "s"),
+    "median_excess_failed": ("median excess failed", "n"),
+    "p90_excess_failed": ("p90 excess failed", "n"),
+    "median_canary_requests": ("median canary requests", "n"),
+    "false_rollbacks": ("false rollbacks", "n"),
+    "false_rollback_rate": ("false rollback rate", "pct"),
+    "false_rollback_upper95": ("95 % upper bound", "pct"),
+    "median_time_to_promotion_s": ("median time to promotion", "s"),
+    "paused": ("issued PAUSE", "pct"),
+    "no_rollback": ("no rollback (pause-instead-of-rollback)", "pct"),
+    "rolled_back_in_window": ("rolled back in window", "pct"),
+    "paused_during_incident": ("PAUSE during incident", "pct"),
+    "decided_before_onset": ("decided before onset", "n"),
+    "promoted_by_end": ("promoted by 300 s", "n"),
+    "measurement": ("", "str"),
+    "quantity": ("ratio of", "str"),
+    "scenario": ("scenario", "str"),
+    "kayenta": ("kayenta", "x"),
+    "flagger": ("flagger", "x"),
+    "argo": ("argo", "x"),
+    "oracle": ("oracle", "x"),
+    "sentra_hold": ("sentra_hold", "x"),
+}
+# in A, B, D a count column is a number of runs, not a share: keep them as counts there
+_COUNTS = {("A", "promoted"), ("A", "undecided")}
 
 
-def _fmt(x: float, digits: int = 0) -> str:
-    return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
+def fmt(value: float | int | str, kind: str) -> str:
+    """One cell: inf is "never" for times, "∞" for ratios; nan is "n/a"."""
+    if isinstance(value, str) or kind == "str":
+        return str(value)
+    x = float(value)
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return {"s": "never", "x": "∞"}.get(kind, "∞")
+    if kind == "pct":
+        return f"{100 * x:.1f} %" if x == 0 or x >= 0.001 else f"{100 * x:.2f} %"
+    if kind == "s":
+        return f"{x:.1f}" if x < 100 else f"{x:.0f}"
+    if kind == "x":
+        if x == 0:  # rule / sentra with sentra's delay infinite
+            return "sentra missed"
+        return f"{x:.2f}x" if x < 10 else f"{x:.0f}x"
+    return f"{x:.0f}" if x == int(x) or abs(x) >= 100 else f"{x:.1f}"
 
 
-def _wilson_upper(k: int, n: int, z: float = 1.96) -> float:
-    if n == 0:
-        return math.nan
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre + spread) / (1 + z * z / n)
-
-
-def _median(xs: list[float]) -> float:
-    return float(np.median(xs)) if xs else math.inf
-
-
-def _group(rows: list[RunResult]) -> dict[tuple[str, str], list[RunResult]]:
-    groups: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
-    for r in rows:
-        groups[(r.scenario, r.rule)].append(r)
-    return groups
-
-
-def summarise(results: dict[str, list[RunResult]]) -> dict[str, list[dict[str, object]]]:
-    out: dict[str, list[dict[str, object]]] = {"A": [], "B": [], "C": [], "D": []}
-    for (scenario, rule), rows in sorted(_group(results["A"]).items()):
-        delays = np.array([r.delay for r in rows if r.decided_at >= r.onset])
-        early = sum(r.action == "rollback" and r.decided_at < r.onset for r in rows)
-        hit = delays[np.isfinite(delays)]
-        out["A"].append({
-            "fault": scenario, "rule": rule, "runs": len(rows),
-            "detected": len(hit) / len(rows),
-            "median_delay_s": float(np.median(delays)) if len(delays) else math.inf,
-            "p90_delay_s": float(np.percentile(delays, 90)) if len(delays) else math.inf,
-            "rollbacks_before_onset": int(early),
-        })  # fmt: skip
-    for (scenario, rule), rows in sorted(_group(results["B"]).items()):
-        rolled = [r for r in rows if r.action == "rollback"]
-        out["B"].append({
-            "fault": scenario, "rule": rule, "runs": len(rows),
-            "rolled_back": len(rolled) / len(rows),
-            "promoted": sum(r.action == "promote" for r in rows) / len(rows),
-            "median_time_to_rollback_s": _median([r.decided_at for r in rolled]),
-            "median_excess_failed": float(np.median([r.excess_failed for r in rows])),
-        })  # fmt: skip
-    for (scenario, rule), rows in sorted(_group(results["C"]).items()):
-        k = sum(r.action == "rollback" for r in rows)
-        promoted = [r.decided_at for r in rows if r.action == "promote"]
-        out["C"].append({
-            "shape": scenario, "rule": rule, "runs": len(rows),
-            "false_rollback_rate": k / len(rows),
-            "false_rollback_upper95": _wilson_upper(k, len(rows)),
-            "promoted": len(promoted) / len(rows),
-            "median_time_to_promotion_s": _median(promoted),
-        })  # fmt: skip
-    for (_, rule), rows in sorted(_group(results["D"]).items()):
-        out["D"].append({
-            "rule": rule, "runs": len(rows),
-            "no_rollback_rate": sum(r.action != "rollback" for r in rows) / len(rows),
-            "paused_rate": sum(r.paused for r in rows) / len(rows),
-        })  # fmt: skip
-    return out
-
-
-def targets(summary: dict[str, list[dict[str, object]]]) -> list[tuple[str, bool, str]]:
-    """The project's stated targets, each PASS or FAIL with the number behind it."""
-    checks: list[tuple[str, bool, str]] = []
-    for row in summary["C"]:
-        if row["rule"] == "sentra":
-            rate = float(row["false_rollback_rate"])  # type: ignore[arg-type]
-            checks.append(
-                (
-                    f"A/A false rollbacks <= 1 % ({row['shape']}, {row['runs']} runs)",
-                    rate <= ALPHA and int(row["runs"]) >= 500,
-                    f"{rate:.2%}",
-                )
-            )  # type: ignore[call-overload]
-    delay = {(r["fault"], r["rule"]): float(r["median_delay_s"]) for r in summary["A"]}  # type: ignore[arg-type]
-    s = delay.get(("error_step", "sentra"), math.inf)
-    checks.append(
-        ("error 1 % -> 3 % at 20 req/s detected in <= 15 s median", s <= 15, f"{s:.0f} s")
-    )
-    for rule, factor in (("flagger", 10), ("kayenta", 50)):
-        ratios = [
-            delay[(f, rule)] / delay[(f, "sentra")]
-            for f, r in delay
-            if r == rule
-            if math.isfinite(delay[(f, "sentra")]) and delay[(f, "sentra")] > 0
-        ]
-        worst = min(ratios) if ratios else math.nan
-        checks.append(
-            (
-                f">= {factor}x faster than {rule} (median delay, every fault)",
-                worst >= factor,
-                f"worst {worst:.1f}x",
-            )
-        )
-    o = delay.get(("error_step", "oracle"), math.nan)
-    checks.append(("within 2x of the oracle (error step)", s <= 2 * o, f"{s / o:.2f}x"))
-    return checks
-
-
-def write_report(
-    results: dict[str, list[RunResult]], config: dict[str, object], out: Path, console: Console
-) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    summary = summarise(results)
-    checks = targets(summary)
-    titles = {
-        "A": "A. Detection delay at a fixed 5 % canary weight (s after onset)",
-        "B": "B. Closed loop, bad release from t=0 (the rule's own weights)",
-        "C": "C. Closed loop A/A: false rollbacks and time to promotion",
-        "D": "D. Environment incident (both cohorts): runs not rolled back",
-    }
-    md = [
-        "# Detection benchmark",
-        "",
-        "`.venv/bin/python benchmarks/detection.py "
-        f"--aa-runs {config['aa_runs']} --runs {config['runs']}` "
-        f"({config['wall_seconds']} s on 2 cores)",
-        "",
+def _cells(key: str, rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    kinds = [("n" if (key, c) in _COUNTS else COLUMNS.get(c, (c, "n"))[1]) for c in cols]
+    heads = [COLUMNS.get(c, (c, ""))[0] for c in cols]
+    body = [
+        [fmt(r[c], k) if c in r else "" for c, k in zip(cols, kinds, strict=True)] for r in rows
     ]
-    for key, rows in summary.items():
+    return heads, body
+
+
+def console_tables(summary: Summary, ratio_rows: Sequence[Row], console: Console) -> None:
+    for key, rows in [*summary.items(), ("R", list(ratio_rows))]:
         if not rows:
             continue
-        cols = list(rows[0])
-        table = Table(title=titles[key])
-        for c in cols:
-            table.add_column(c)
-        md += [f"## {titles[key]}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for row in rows:
-            cells = [_cell(row[c]) for c in cols]
-            table.add_row(*cells)
-            md.append("| " + " | ".join(cells) + " |")
-        md.append("")
+        heads, body = _cells(key, rows)
+        table = Table(title=TITLES[key], title_justify="left")
+        for h in heads:
+            table.add_column(h, justify="left" if not body or not body[0] else "right")
+        for line in body:
+            table.add_row(*line)
         console.print(table)
-    md += ["## Targets", ""] + [
-        f"- {'PASS' if ok else 'FAIL'}: {name} — {v}" for name, ok, v in checks
-    ]
-    for name, ok, v in checks:
-        console.print(f"{'[green]PASS' if ok else '[red]FAIL'}[/] {name}: {v}")
-    (out / "detection.md").write_text("\n".join(md) + "\n")
-    (out / "detection.json").write_text(
-        json.dumps(
-            {"config": config, "summary": summary, "targets": [list(c) for c in checks]},
-            indent=1,
-            default=lambda x: None if isinstance(x, float) else str(x),
-        )
+
+
+def print_targets(checks: Sequence[Target], console: Console) -> None:
+    colour = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
+    for t in checks:
+        console.print(f"[{colour[t.status]}]{t.status}[/] {t.name}: {t.value}", highlight=False)
+
+
+def markdown(
+    summary: Summary,
+    ratio_rows: Sequence[Row],
+    checks: Sequence[Target],
+    header: Sequence[str],
+    notes: Sequence[str],
+) -> str:
+    lines = ["# Detection benchmark", "", *header, ""]
+    for key, rows in [*summary.items(), ("R", list(ratio_rows))]:
+        if not rows:
+            continue
+        heads, body = _cells(key, rows)
+        lines += [f"## {TITLES[key]}", "", "| " + " | ".join(heads) + " |"]
+        lines.append("|" + "|".join("---" if i < 2 else "--:" for i in range(len(heads))) + "|")
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        lines.append("")
+    lines += ["## Targets (reported, not tuned for)", ""]
+    lines += [f"- **{t.status}** {t.name}: {t.value}" for t in checks]
+    lines += ["", "## Notes", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def jsonable(obj: object) -> object:
+    """Floats that JSON cannot hold (inf, nan) become null; tuples become lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def write_json(
+    path: Path,
+    config: dict[str, object],
+    summary: Summary,
+    ratio_rows: Sequence[Row],
+    checks: Sequence[Target],
+    results: Sequence[RunResult],
+) -> None:
+    fields = list(RunResult.__dataclass_fields__)
+    doc = {
+        "config": config,
+        "summary": summary,
+        "ratios_vs_sentra": list(ratio_rows),
+        "targets": [{"name": t.name, "status": t.status, "value": t.value} for t in checks],
+        "runs": "__RUNS__",
+        "null_means": "infinite (never happened: not detected, not promoted) or not defined",
+    }
+    # one compact line per run keeps the file small and still diff- and grep-friendly
+    rows = [[_round(getattr(r, f)) for f in fields] for r in results]
+    runs = ",\n  ".join(json.dumps(jsonable(row)) for row in rows)
+    text = json.dumps(jsonable(doc), indent=1).replace(
+        '"__RUNS__"', f'{{"fields": {json.dumps(fields)}, "rows": [\n  {runs}\n ]}}'
     )
-    _plot(summary, out / "detection.png")
+    json.loads(text)  # it must stay valid JSON
+    path.write_text(text + "\n")
 
 
-def _cell(x: object) -> str:
-    if isinstance(x, float):
-        return _fmt(x, 3) if abs(x) < 1 and x != 0 else _fmt(x, 1)
-    return str(x)
-
-
-def _plot(summary: dict[str, list[dict[str, object]]], path: Path) -> None:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
-    faults = sorted({str(r["fault"]) for r in summary["A"]})
-    width = 0.8 / len(RULES)
-    for i, rule in enumerate(RULES):
-        med = [
-            next(
-                (
-                    float(r["median_delay_s"])
-                    for r in summary["A"]  # type: ignore[arg-type]
-                    if r["fault"] == f and r["rule"] == rule
-                ),
-                math.nan,
-            )
-            for f in faults
-        ]
-        p90 = [
-            next(
-                (
-                    float(r["p90_delay_s"])
-                    for r in summary["A"]  # type: ignore[arg-type]
-                    if r["fault"] == f and r["rule"] == rule
-                ),
-                math.nan,
-            )
-            for f in faults
-        ]
-        x = np.arange(len(faults)) + i * width
-        ax1.bar(x, [m if math.isfinite(m) else np.nan for m in med], width, label=rule)
-        ax1.scatter(x, [p if math.isfinite(p) else np.nan for p in p90], marker="_", color="k")
-    ax1.set_yscale("log")
-    ax1.set_xticks(np.arange(len(faults)) + 0.4, faults, rotation=20)
-    ax1.set_ylabel("detection delay, s (bar: median, tick: p90)")
-    ax1.set_title("Detection at 20 canary req/s (missing bar: not detected)")
-    ax1.legend(fontsize=8)
-    shapes = sorted({str(r["shape"]) for r in summary["C"]})
-    for i, rule in enumerate(RULES[:4]):
-        rates = [
-            next(
-                (
-                    float(r["false_rollback_rate"])
-                    for r in summary["C"]  # type: ignore[arg-type]
-                    if r["shape"] == s and r["rule"] == rule
-                ),
-                math.nan,
-            )
-            for s in shapes
-        ]
-        ax2.bar(np.arange(len(shapes)) + i * 0.2, rates, 0.2, label=rule)
-    ax2.axhline(ALPHA, color="r", linestyle="--", label="alpha = 1 %")
-    ax2.set_xticks(np.arange(len(shapes)) + 0.3, shapes, rotation=20)
-    ax2.set_ylabel("false rollback rate (A/A)")
-    ax2.set_title("A/A false rollbacks per noise shape")
-    ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+def _round(x: object) -> object:
+    return round(x, 3) if isinstance(x, float) and math.isfinite(x) else x

@@ -1,39 +1,92 @@
-"""The benchmark harness on a tiny matrix: its loop, its numbers and its files are well-formed."""
+"""The detection benchmark on a tiny matrix, in-process: its runs, numbers and files are
+well-formed. (The real benchmark is `benchmarks/detection.py`; it is far too long for tests.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
-import sys
 from pathlib import Path
 
 from rich.console import Console
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from harness import run_once, with_onset
-from report import write_report
-
+from benchmarks.detection import benchmark
+from benchmarks.harness import Job, run
+from benchmarks.matrix import MatrixConfig, build_jobs
+from benchmarks.rules import oracle_config
 from sentra_ml.simulate import scenario_library
 
+TINY = MatrixConfig(
+    aa_runs=1,
+    runs=1,
+    faults=("error_step",),
+    closed_faults=("error_step",),
+    aa_shapes=("aa",),
+    horizon=200.0,
+)
 
-def test_tiny_matrix_writes_tables_json_and_plot(tmp_path: Path) -> None:
-    lib = scenario_library(onset=0.0)
-    bad = with_onset(lib["error_step"], 40.0)
-    a = [run_once(rule, bad, 1, 400.0, 5.0) for rule in ("sentra", "oracle", "flagger")]
-    assert all(r is not None for r in a)
-    sentra = next(r for r in a if r and r.rule == "sentra")
-    assert sentra.action == "rollback" and 0 < sentra.delay < 200
-    assert run_once("oracle", lib["aa"], 1, 10.0) is None  # no true fault, no oracle
-    c = run_once("sentra", lib["aa"], 2, 900.0)
-    assert c is not None and c.action == "promote" and math.isfinite(c.decided_at)
-    d = run_once("sentra", scenario_library(onset=60.0)["environment_incident"], 3, 200.0,
-                 None, (60.0, 200.0))  # fmt: skip
-    assert d is not None and d.action != "rollback" and d.paused
-    results = {"A": [r for r in a if r], "B": [], "C": [c], "D": [d]}
-    config = {"aa_runs": 1, "runs": 1, "wall_seconds": 0.0}
-    write_report(results, config, tmp_path, Console(file=io.StringIO()))
+
+def test_oracle_is_told_the_true_fault() -> None:
+    lib = scenario_library()
+    errors = oracle_config(lib["error_step"])
+    assert errors is not None and (errors.bad, errors.base, errors.threshold_ms) == (
+        0.03,
+        0.01,
+        None,
+    )
+    for name in ("latency_shift", "tail_latency"):
+        cfg = oracle_config(lib[name])
+        assert cfg is not None and cfg.threshold_ms is not None and cfg.bad > cfg.base > 0
+    for name in ("slow_drift", "bursts", "saturation", "aa", "environment_incident"):
+        assert oracle_config(lib[name]) is None
+
+
+def test_matrix_is_deterministic_and_paired() -> None:
+    jobs = build_jobs(TINY)
+    assert jobs == build_jobs(TINY)
+    a = [j for j in jobs if j.measurement == "A"]
+    assert {j.rule for j in a} == {"sentra", "sentra_hold", "kayenta", "flagger", "argo", "oracle"}
+    assert len({(j.seed, j.onset) for j in a}) == 1  # every rule sees the same run
+    assert a[0].onset is not None and 30.0 <= a[0].onset <= 90.0
+    assert {j.rule for j in jobs if j.measurement in "CD"} == {
+        "sentra",
+        "kayenta",
+        "flagger",
+        "argo",
+    }
+    job = Job("B", "oracle", "error_step", 7, 60.0, 0.0)
+    first, again = run(job), run(job)
+    assert first is not None and again is not None
+    assert dataclasses.replace(first, cpu_seconds=0) == dataclasses.replace(again, cpu_seconds=0)
+
+
+def test_tiny_benchmark_writes_tables_json_and_plot(tmp_path: Path) -> None:
+    out = io.StringIO()
+    summary, checks = benchmark(TINY, 1, tmp_path, Console(file=out, width=200))
+    a = {r["rule"]: r for r in summary["A"]}
+    assert set(a) == {"sentra", "sentra_hold", "kayenta", "flagger", "argo", "oracle"}
+    assert a["oracle"]["detected"] == 1.0 and 0 < float(a["oracle"]["median_delay_s"]) < 200
+    assert {r["rule"] for r in summary["B"]} == set(a) - {"sentra_hold"}
+    (c_sentra,) = (r for r in summary["C"] if r["rule"] == "sentra")
+    assert 0 < float(c_sentra["false_rollback_upper95"]) <= 1
+    assert len(summary["D"]) == 4 and all(0 <= float(r["no_rollback"]) <= 1 for r in summary["D"])
+    assert {c.status for c in checks} <= {"PASS", "FAIL", "N/A"}
+    assert any("A/A false rollbacks" in c.name and c.status == "FAIL" for c in checks)  # 1 < 500
+
+    md = (tmp_path / "detection.md").read_text()
+    for heading in ("## A.", "## B.", "## C.", "## D.", "## Ratios", "## Targets", "## Notes"):
+        assert heading in md
+    assert "| error_step | sentra |" in md and "| aa | sentra |" in md
     report = json.loads((tmp_path / "detection.json").read_text())
-    assert {"config", "summary", "targets"} <= report.keys()
-    assert "| error_step | sentra |" in (tmp_path / "detection.md").read_text()
-    assert (tmp_path / "detection.png").stat().st_size > 10_000
+    assert {"config", "summary", "ratios_vs_sentra", "targets", "runs"} <= report.keys()
+    assert report["config"]["versions"]["sentra-ml"]
+    runs = report["runs"]
+    assert len(runs["rows"]) == report["config"]["runs_total"] == len(build_jobs(TINY))
+    assert all(len(row) == len(runs["fields"]) for row in runs["rows"])
+    png = (tmp_path / "detection.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "PASS" in out.getvalue() or "FAIL" in out.getvalue()
+    assert not any(
+        isinstance(v, float) and math.isnan(v) for v in report["summary"]["A"][0].values()
+    )

@@ -1,0 +1,145 @@
+"""The decision rules the benchmark compares, a fresh instance per run, and the oracle's set-up.
+
+The oracle (Wald's SPRT) is told the TRUE fault. It exists where the fault is one fixed change of
+a per-request probability: an error step (p1 = the fault's error ratio, p0 = the service's), and
+latency faults that make requests slower than a threshold more likely (threshold form: q1, q0 are
+the exact exceedance probabilities of the service model, and the threshold is the one that
+maximises KL(q1 || q0), i.e. minimises the SPRT's expected number of requests). Time-varying or
+weight-dependent faults (slow drift, bursts, saturation) and A/A runs have no oracle.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from sentra_ml.analysis.incumbents import ArgoRollouts, Flagger, Kayenta, OracleSPRT
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types import Sample, StepPolicy, Verdict
+from sentra_ml.simulate import (
+    REFERENCE_WEIGHT,
+    ErrorStep,
+    LatencyShift,
+    Scenario,
+    ServiceModel,
+    TailLatency,
+    default_spec,
+)
+
+RULES = ("sentra", "sentra_hold", "kayenta", "flagger", "argo", "oracle")
+INCUMBENTS = ("kayenta", "flagger", "argo")
+# sentra_hold: Sentra's judge with its step schedule frozen at the first step (never steps,
+# never promotes, never pauses for a slow step): the pure detection speed of its tests, for
+# measurement A only, where the harness holds the weight and a walking schedule can promote.
+HOLD = StepPolicy(min_step_seconds=1e9, max_step_seconds=1e9)
+
+
+class Rule(Protocol):
+    """What the harness drives: Sentra's judge and every incumbent have this shape."""
+
+    @property
+    def weight(self) -> float: ...
+
+    def observe(self, sample: Sample) -> None: ...
+
+    def evaluate(self, now: float) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    """The oracle's knowledge of one fault: error ratios, or a latency threshold's exceedances."""
+
+    bad: float  # p1 or q1
+    base: float  # p0 or q0
+    threshold_ms: float | None = None
+
+    def describe(self) -> str:
+        if self.threshold_ms is None:
+            return f"error ratio p1={self.bad:.4g} vs p0={self.base:.4g}"
+        return (
+            f"P(latency > {self.threshold_ms:.0f} ms) q1={self.bad:.4g} vs q0={self.base:.4g}"
+            f" (KL {bernoulli_kl(self.bad, self.base):.4f} nats/request)"
+        )
+
+
+def make_rule(
+    name: str, scenario: Scenario, oracle_weight: float = REFERENCE_WEIGHT
+) -> Rule | None:
+    """A fresh rule with its defaults; None for the oracle where the fault has no oracle."""
+    if name == "sentra":
+        return RolloutJudge(default_spec())
+    if name == "sentra_hold":
+        return RolloutJudge(default_spec(policy=HOLD))
+    if name == "kayenta":
+        return Kayenta()
+    if name == "flagger":
+        return Flagger()
+    if name == "argo":
+        return ArgoRollouts()
+    if name == "oracle":
+        cfg = oracle_config(scenario)
+        if cfg is None:
+            return None
+        onset, weight = scenario.fault.onset, oracle_weight
+        if cfg.threshold_ms is None:
+            return OracleSPRT(p1=cfg.bad, p0=cfg.base, onset=onset, weight=weight)
+        return OracleSPRT(
+            threshold_ms=cfg.threshold_ms, q1=cfg.bad, q0=cfg.base, onset=onset, weight=weight
+        )
+    raise ValueError(f"unknown rule {name!r} (known: {', '.join(RULES)})")
+
+
+def oracle_config(scenario: Scenario) -> OracleConfig | None:
+    """The true fault as the oracle needs it, or None where no fixed-parameter SPRT exists."""
+    fault, service = scenario.fault, scenario.service
+    if isinstance(fault, ErrorStep):
+        return OracleConfig(fault.ratio, service.error_ratio)
+    if isinstance(fault, LatencyShift):
+        factor = fault.factor
+
+        def bad(x: float) -> float:
+            return latency_survival(service, x / factor)
+
+    elif isinstance(fault, TailLatency):
+        p, slow = fault.p_slow, fault.slow_factor
+
+        def bad(x: float) -> float:
+            return (1 - p) * latency_survival(service, x) + p * latency_survival(service, x / slow)
+
+    else:
+        return None
+    return _best_threshold(service, bad)
+
+
+def _best_threshold(service: ServiceModel, bad: Callable[[float], float]) -> OracleConfig | None:
+    best: OracleConfig | None = None
+    best_kl = 0.0
+    for x in np.geomspace(1.0, 0.999 * service.timeout_ms, 2000).tolist():
+        q1, q0 = bad(x), latency_survival(service, x)
+        if 1e-9 < q0 < 1 - 1e-9 and 1e-9 < q1 < 1 - 1e-9:
+            kl = bernoulli_kl(q1, q0)
+            if kl > best_kl:
+                best, best_kl = OracleConfig(q1, q0, x), kl
+    return best
+
+
+def latency_survival(service: ServiceModel, x: float) -> float:
+    """P(a healthy request's latency > x ms) under the service model (lognormal + Pareto tail)."""
+    if x >= service.timeout_ms:
+        return 0.0
+    if x <= 0:
+        return 1.0
+    z = (math.log(x) - math.log(service.latency_median_ms)) / service.latency_sigma
+    lognormal = 0.5 * math.erfc(z / math.sqrt(2.0)) if service.latency_sigma > 0 else 0.0
+    pareto = 1.0 if x < service.tail_start_ms else (service.tail_start_ms / x) ** service.tail_alpha
+    f = service.tail_fraction
+    return (1 - f) * lognormal + f * pareto
+
+
+def bernoulli_kl(a: float, b: float) -> float:
+    """KL(Bernoulli(a) || Bernoulli(b)) in nats."""
+    return a * math.log(a / b) + (1 - a) * math.log((1 - a) / (1 - b))
