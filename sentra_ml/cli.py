@@ -92,6 +92,64 @@ def demo(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes (needs Redis if > 1).", min=1)] = 1,
+) -> None:
+    """Run the verdict service (SENTRA_DATABASE_URL, SENTRA_REDIS_URL; embedded defaults)."""
+    import uvicorn
+
+    from sentra_ml.settings import get_settings
+
+    settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        raise fail("--workers: more than one worker needs SENTRA_REDIS_URL (a shared bus)")
+    uvicorn.run(
+        "sentra_ml.api.main:build",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        ws="websockets-sansio",
+    )
+
+
+token_app = typer.Typer(help="API tokens (stored hashed; the secret is shown once).")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A name for the audit, e.g. 'ci'.")],
+    role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
+) -> None:
+    """Create a token in the configured database and print its secret."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sentra_ml.settings import get_settings
+    from sentra_ml.store import tokens
+    from sentra_ml.store.db import make_engine, session_factory, upgrade
+
+    try:
+        chosen = tokens.Role(role)
+    except ValueError:
+        raise fail(f"--role: '{role}' is not one of viewer, operator, admin") from None
+    try:
+        engine = make_engine(get_settings().resolved_database_url())
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            if tokens.name_taken(session=session, name=name):
+                raise fail(f"--name: a token named '{name}' exists")
+            _, secret = tokens.create_token(session=session, name=name, role=chosen, actor="cli")
+            session.commit()
+    except SQLAlchemyError as e:
+        raise fail(f"database: {e.__class__.__name__}: {str(e).splitlines()[0]}") from None
+    typer.echo(secret)
+
+
+@app.command()
 def version() -> None:
     """Print Sentra's version."""
     from importlib.metadata import version as dist_version

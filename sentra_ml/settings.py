@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +19,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     mlflow_tracking_uri: str | None = None
     alpha: float = 0.01
-    evaluation_interval_seconds: float = 2.0
+    evaluation_interval_seconds: float = Field(default=2.0, gt=0.0)
+    auth_disabled: bool = False  # only for local use: every caller is an anonymous admin
+    webhook_secret: str | None = None  # HMAC key that integration callers may sign with
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'sentra.db'}"

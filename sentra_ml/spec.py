@@ -63,7 +63,7 @@ class PolicyModel(_Strict):
 
 class RolloutSpecModel(_Strict):
     service: str = "service"
-    alpha: Finite = Field(default=0.01, gt=0.0, lt=0.5)
+    alpha: Finite = Field(default=0.01, ge=1e-9, lt=0.5)
     stale_after_seconds: Finite = Field(default=15.0, gt=0.0)
     grace_seconds: Finite = Field(default=60.0, ge=0.0)
     min_score: Finite = Field(default=80.0, ge=0.0, le=100.0)

@@ -1,8 +1,12 @@
-"""Shared fixtures: a rollout spec file and recorded telemetry from the simulator."""
+"""Shared fixtures: a rollout spec file, recorded telemetry from the simulator, and the real
+MariaDB and Redis servers (skipped when missing, failed when missing under CI=true)."""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,3 +80,47 @@ def faulty_telemetry(tmp_path: Path) -> Path:
     scenario = Scenario("bad", total_rps(20.0), fault=ErrorStep(0.0, 0.04))
     path.write_text("\n".join(record(scenario, seed=3, seconds=240.0)) + "\n")
     return path
+
+
+MYSQL_URL = os.environ.get("SENTRA_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("SENTRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def unavailable(what: str, err: Exception) -> None:
+    """Under CI a missing server is a failure, never a silent skip."""
+    message = f"{what} is not reachable ({err.__class__.__name__}: {err})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def mysql_url() -> Iterator[str]:
+    """A fresh, empty database on the real server for one test module; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"sentra_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(MYSQL_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as err:
+        unavailable("MariaDB at " + MYSQL_URL, err)
+    try:
+        yield make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception as err:
+        unavailable("Redis at " + REDIS_URL, err)
+    return REDIS_URL

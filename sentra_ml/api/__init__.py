@@ -1,0 +1,1 @@
+"""The verdict service: FastAPI app factory, live rollouts, routes and integrations."""

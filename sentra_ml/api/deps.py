@@ -1,0 +1,74 @@
+"""What routes depend on: the app's services, a database session, the caller and its role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sentra_ml.api.auth import Principal, TokenCache, check_role, unauthorized
+from sentra_ml.api.live import LiveRollouts
+from sentra_ml.api.metrics import Metrics
+from sentra_ml.settings import Settings
+from sentra_ml.store.bus import Bus
+from sentra_ml.store.tokens import Role
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    bus: Bus
+    live: LiveRollouts
+    metrics: Metrics
+    tokens: TokenCache
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def db(svc: ServicesDep) -> Iterator[Session]:
+    with svc.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db)]
+_bearer = HTTPBearer(auto_error=False, description="An API token: `sentra token create`")
+
+
+def authenticate(svc: Services, secret: str | None) -> Principal:
+    if svc.settings.auth_disabled:
+        return Principal("anonymous", Role.ADMIN)
+    if secret is None:
+        raise unauthorized("authorization: a bearer token is required")
+    principal = svc.tokens.resolve(secret)
+    if principal is None:
+        raise unauthorized("authorization: unknown or revoked token")
+    return principal
+
+
+def require(role: Role) -> Callable[..., Principal]:
+    def dependency(
+        svc: ServicesDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        secret = None if credentials is None else credentials.credentials
+        return check_role(authenticate(svc, secret), role)
+
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

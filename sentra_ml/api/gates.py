@@ -1,0 +1,60 @@
+"""How a streaming verdict answers the questions of other rollout controllers (pure)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sentra_ml.store.states import State
+
+
+class Hook(StrEnum):
+    """Flagger's webhook types that Sentra answers."""
+
+    PRE_ROLLOUT = "pre-rollout"
+    ROLLOUT = "rollout"
+    CONFIRM_TRAFFIC_INCREASE = "confirm-traffic-increase"
+    CONFIRM_PROMOTION = "confirm-promotion"
+    ROLLBACK = "rollback"
+
+
+def _action(verdict: dict[str, Any] | None) -> str | None:
+    return None if verdict is None else str(verdict["action"])
+
+
+def _all_safe(verdict: dict[str, Any] | None) -> bool:
+    evidence = [] if verdict is None else verdict.get("evidence") or []
+    return bool(evidence) and all(e.get("status") == "safe" for e in evidence)
+
+
+def flagger_gate(hook: Hook, state: State, verdict: dict[str, Any] | None) -> tuple[bool, str]:
+    """(allowed, why). For `rollback`, allowed means "roll back now"."""
+    action = _action(verdict)
+    failed = state in (State.ROLLED_BACK, State.ABORTED) or action == "rollback"
+    if hook is Hook.ROLLBACK:
+        return failed, "the canary regressed or was aborted" if failed else "no reason to roll back"
+    if failed:
+        return False, f"rollout is {state}" if action != "rollback" else "the judge rolled back"
+    if hook is Hook.PRE_ROLLOUT:
+        return state is State.RUNNING, f"rollout is {state}"
+    if hook is Hook.ROLLOUT:
+        return True, "no regression found" if verdict else "no verdict yet"
+    if hook is Hook.CONFIRM_TRAFFIC_INCREASE:
+        ok = state is State.RUNNING and action in ("continue", "promote")
+        return ok, "judge allows more traffic" if ok else f"judge says {action or 'nothing yet'}"
+    ok = (
+        state is State.PROMOTED
+        or action == "promote"
+        or (action == "continue" and _all_safe(verdict))
+    )
+    return ok, "every metric shown within tolerance" if ok else "not yet shown safe"
+
+
+def argo_verdict(state: State, verdict: dict[str, Any] | None) -> str:
+    """pass | fail | inconclusive (Argo pauses the rollout on inconclusive)."""
+    action = _action(verdict)
+    if state in (State.ROLLED_BACK, State.ABORTED) or action == "rollback":
+        return "fail"
+    if state is State.PROMOTED or action in ("promote", "continue"):
+        return "pass"
+    return "inconclusive"

@@ -1,0 +1,282 @@
+"""Live rollouts: telemetry goes into a log on the bus; the one replica holding a rollout's lease
+tails that log into its judge, evaluates, records what changed and publishes every verdict.
+
+The log is the analysis checkpoint: a replica that takes over (or restarts) rebuilds the judge by
+replaying it, evaluating at the same spacing as live, so its step state comes back too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types import MetricKind, RolloutSpec, SampleError
+from sentra_ml.ingest import CounterIngest
+from sentra_ml.spec import TelemetryLine, parse_spec
+from sentra_ml.store import audit
+from sentra_ml.store import bus as channels
+from sentra_ml.store.bus import Bus
+from sentra_ml.store.schema import Decision, Rollout
+from sentra_ml.store.states import TERMINAL, State, after_verdict
+
+MODEL_VERSION = f"sentra-judge {version('sentra-ml')}"
+LOG_TTL = 24 * 3600.0
+VERDICT_TTL = 3600.0
+MAX_FUTURE_SECONDS = 60.0
+MAX_PAST_SECONDS = 3600.0
+
+_FORMS = {
+    MetricKind.RATIO: ("total/failed",),
+    MetricKind.LATENCY: ("values", "buckets"),
+    MetricKind.GAUGE: ("value",),
+}
+
+
+def log_key(rollout_id: str) -> str:
+    return f"sentra:telemetry:{rollout_id}"
+
+
+def verdict_key(rollout_id: str) -> str:
+    return f"sentra:verdict:{rollout_id}"
+
+
+def lease_key(rollout_id: str) -> str:
+    return f"sentra:lease:{rollout_id}"
+
+
+def state_key(rollout_id: str) -> str:
+    return f"sentra:state:{rollout_id}"
+
+
+def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -> None:
+    """Refuse the whole batch at its first bad line: `lines.3.metric: unknown metric 'x'`."""
+    kinds = {m.name: m.kind for m in spec.metrics}
+    for i, line in enumerate(lines):
+        where = f"lines.{i}"
+        kind = kinds.get(line.metric)
+        if kind is None:
+            raise SampleError(
+                f"{where}.metric: unknown metric '{line.metric}' (known: {', '.join(kinds)})"
+            )
+        if line.ts > now + MAX_FUTURE_SECONDS:
+            raise SampleError(f"{where}.ts: {line.ts:.0f} is {line.ts - now:.0f} s in the future")
+        if line.ts < now - MAX_PAST_SECONDS:
+            raise SampleError(
+                f"{where}.ts: {line.ts:.0f} is more than {MAX_PAST_SECONDS:.0f} s in the past "
+                "(ts are unix seconds)"
+            )
+        form = _form(line)
+        if form not in _FORMS[kind]:
+            raise SampleError(
+                f"{where}: '{line.metric}' is a {kind} metric and takes "
+                f"{' or '.join(_FORMS[kind])}, got {form}"
+            )
+        try:
+            if line.counter:
+                total, failed = line.total or 0.0, line.failed or 0.0
+                if failed > total:
+                    raise SampleError(f"failed: {failed} exceeds total {total}")
+            else:
+                line.to_sample()
+        except SampleError as err:
+            raise SampleError(f"{where}.{err}") from None
+
+
+def _form(line: TelemetryLine) -> str:
+    present = [
+        name
+        for name, value in (
+            ("total/failed", line.total if line.total is not None else line.failed),
+            ("values", line.values),
+            ("buckets", line.buckets),
+            ("value", line.value),
+        )
+        if value is not None
+    ]
+    return present[0] if len(present) == 1 else (" and ".join(present) or "no value")
+
+
+@dataclass
+class _Live:
+    spec: RolloutSpec
+    judge: RolloutJudge
+    state: State
+    counters: CounterIngest = field(default_factory=CounterIngest)
+    offset: int = 0
+    clock: float = -math.inf  # the judge's last evaluation time (it must not go back)
+    last: dict[str, Any] | None = None
+    recorded: tuple[str, float] | None = None  # (action, weight) of the last recorded decision
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class LiveRollouts:
+    """The rollouts this replica judges, keyed by id."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Callable[[], Session],
+        bus: Bus,
+        interval: float,
+        on_verdict: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        self.interval = interval
+        self.replica = uuid.uuid4().hex
+        self.on_verdict = on_verdict
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.Lock()
+
+    def append(self, rollout_id: str, lines: Sequence[TelemetryLine]) -> None:
+        """Add a checked batch to the rollout's log, as one entry (all or nothing)."""
+        batch = [line.model_dump(exclude_defaults=True) for line in lines]
+        self.bus.append(log_key(rollout_id), [json.dumps(batch)], LOG_TTL)
+
+    def latest(self, rollout_id: str) -> dict[str, Any] | None:
+        live = self._live.get(rollout_id)
+        if live is not None and live.last is not None:
+            return live.last
+        raw = self.bus.get(verdict_key(rollout_id))
+        return None if raw is None else dict(json.loads(raw))
+
+    def cached_state(self, rollout_id: str) -> State | None:
+        raw = self.bus.get(state_key(rollout_id))
+        return None if raw is None else State(raw)
+
+    def cache_state(self, rollout_id: str, state: State) -> None:
+        self.bus.put(state_key(rollout_id), state.value, LOG_TTL)
+
+    def owns(self, rollout_id: str) -> bool:
+        return self.bus.lease(lease_key(rollout_id), self.replica, max(10.0, 3 * self.interval))
+
+    def forget(self, rollout_id: str) -> None:
+        with self._lock:
+            self._live.pop(rollout_id, None)
+
+    def set_state(self, rollout_id: str, state: State) -> None:
+        """A person changed the state; the judge keeps judging unless it is over."""
+        if state in TERMINAL:
+            self.forget(rollout_id)
+            return
+        live = self._live.get(rollout_id)
+        if live is not None:
+            live.state = state
+
+    def tick(self, rollout: Rollout, now: float) -> dict[str, Any] | None:
+        """Consume new telemetry and judge at `now`, if this replica holds the lease."""
+        if State(rollout.state) in TERMINAL or not self.owns(rollout.id):
+            return None
+        live = self._open(rollout)
+        with live.lock:
+            self._consume(live, rollout.id, replay_until=now)
+            now = max(now, live.clock)
+            verdict = live.judge.evaluate(now)
+            live.clock = now
+            data = verdict.to_dict()
+            data["rollout_id"] = rollout.id
+            live.last = data
+        self.bus.put(verdict_key(rollout.id), json.dumps(data), VERDICT_TTL)
+        changes = self._record(rollout.id, live, data)
+        self.bus.publish(channels.rollout_channel(rollout.id), {"type": "verdict", **data})
+        self.bus.publish(channels.ALL, {"type": "verdict", **data})
+        for message in changes:
+            self.bus.publish(channels.rollout_channel(rollout.id), message)
+            self.bus.publish(channels.ALL, message)
+        if self.on_verdict is not None:
+            self.on_verdict(data)
+        if live.state in TERMINAL:
+            self.forget(rollout.id)
+        return data
+
+    def _open(self, rollout: Rollout) -> _Live:
+        with self._lock:
+            live = self._live.get(rollout.id)
+            if live is None:
+                spec = parse_spec(rollout.spec)
+                live = _Live(spec, RolloutJudge(spec, rollout.created_at), State(rollout.state))
+                live.recorded = self._last_recorded(rollout.id)
+                self._live[rollout.id] = live
+            return live
+
+    def _last_recorded(self, rollout_id: str) -> tuple[str, float] | None:
+        with self.sessions() as session:
+            row = session.scalars(
+                select(Decision)
+                .where(Decision.rollout_id == rollout_id)
+                .order_by(Decision.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else (row.action, row.weight)
+
+    def _consume(self, live: _Live, rollout_id: str, replay_until: float) -> None:
+        """Observe the log from the offset on; a long backlog (a rebuild) is judged as it went,
+        every `interval` seconds of telemetry, so the step schedule is rebuilt as well."""
+        entries = self.bus.read_list(log_key(rollout_id), live.offset)
+        live.offset += len(entries)
+        backlog = len(entries) > 1
+        for entry in entries:
+            batch = [TelemetryLine.model_validate(d) for d in json.loads(entry)]
+            for line in batch:
+                sample = live.counters.sample(line)
+                if sample is not None:
+                    live.judge.observe(sample)
+            newest = min(max((line.ts for line in batch), default=-math.inf), replay_until)
+            if backlog and newest >= live.clock + self.interval:
+                live.judge.evaluate(newest)
+                live.clock = newest
+
+    def _record(
+        self, rollout_id: str, live: _Live, verdict: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Write a verdict that changed the action or weight, and the state it leads to."""
+        key = (str(verdict["action"]), float(verdict["weight"]))
+        if key == live.recorded:
+            return []
+        messages: list[dict[str, Any]] = []
+        with self.sessions() as session, session.begin():
+            rollout = session.get(Rollout, rollout_id, with_for_update=True)
+            if rollout is None:
+                return []
+            before = rollout.weight
+            audit.record_decision(
+                session=session, rollout=rollout, verdict=verdict, model_version=MODEL_VERSION
+            )
+            if rollout.weight != before:
+                messages.append(
+                    {"type": "weight", "rollout_id": rollout_id, "weight": rollout.weight,
+                     "previous_weight": before, "ts": verdict["ts"]}
+                )  # fmt: skip
+            state = State(rollout.state)
+            target = after_verdict(state, key[0])
+            if target is not state:
+                reasons = verdict.get("reasons") or [key[0]]
+                audit.change_state(
+                    session=session,
+                    rollout=rollout,
+                    state=target,
+                    actor="judge",
+                    reason=str(reasons[0]),
+                    now=float(verdict["ts"]),
+                )
+                messages.append(
+                    {"type": "state", "rollout_id": rollout_id, "state": target.value,
+                     "previous_state": state.value, "actor": "judge", "ts": verdict["ts"]}
+                )  # fmt: skip
+            live.state = target
+        self.cache_state(rollout_id, live.state)
+        live.recorded = key
+        return messages

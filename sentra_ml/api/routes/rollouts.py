@@ -1,0 +1,247 @@
+"""Rollouts: create, list, read; push telemetry; read the streaming verdict; manual actions;
+the audit trail."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.orm import Session
+
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.api.deps import Operator, ServicesDep, SessionDep, Viewer
+from sentra_ml.api.live import check_lines
+from sentra_ml.api.schemas import (
+    ActionIn,
+    CurrentVerdict,
+    EventOut,
+    EventPage,
+    IngestResult,
+    RolloutCreate,
+    RolloutOut,
+    RolloutPage,
+    TelemetryBatch,
+)
+from sentra_ml.spec import parse_spec
+from sentra_ml.store import audit
+from sentra_ml.store import bus as channels
+from sentra_ml.store.schema import Policy, Rollout
+from sentra_ml.store.states import TERMINAL, ManualAction, State, TransitionError, after_action
+
+router = APIRouter(prefix="/v1/rollouts", tags=["rollouts"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no rollout with this id"}}
+UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+def load(session: Session, rollout_id: str) -> Rollout:
+    rollout = session.get(Rollout, rollout_id)
+    if rollout is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+    return rollout
+
+
+def out(rollout: Rollout) -> RolloutOut:
+    return RolloutOut.model_validate(rollout, from_attributes=True)
+
+
+def _spec_body(body: RolloutCreate, session: Session) -> dict[str, Any]:
+    """The full spec: the stored policy (if named) with the body's fields on top."""
+    spec: dict[str, Any] = {"service": body.service}
+    if body.policy_name is not None:
+        policy = session.get(Policy, body.policy_name)
+        if policy is None:
+            raise HTTPException(UNPROCESSABLE, f"policy_name: no policy '{body.policy_name}'")
+        spec.update(policy.body)
+    if body.metrics is not None:
+        spec["metrics"] = [m.model_dump(mode="json") for m in body.metrics]
+    if body.policy is not None:
+        spec["policy"] = body.policy.model_dump(mode="json")
+    for name in ("alpha", "stale_after_seconds", "grace_seconds", "min_score"):
+        value = getattr(body, name)
+        if value is not None:
+            spec[name] = value
+    return spec
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={422: {"description": "bad spec"}})
+def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Operator) -> RolloutOut:
+    """Start judging a rollout (state `running`, weight at the policy's first step)."""
+    spec_body = _spec_body(body, session)
+    try:
+        spec = parse_spec(spec_body)
+        RolloutJudge(spec)  # the analyzers refuse what the schema cannot see (e.g. tolerances)
+    except (SpecError, ValueError) as err:
+        raise HTTPException(UNPROCESSABLE, f"spec: {err}") from None
+    rollout = audit.create_rollout(
+        session=session,
+        service=body.service,
+        namespace=body.namespace,
+        baseline_version=body.baseline_version,
+        canary_version=body.canary_version,
+        spec=spec_body,
+        weight=spec.policy.steps[0],
+        target=body.target,
+        source=body.source,
+        actor=who.name,
+    )
+    session.commit()
+    svc.live.cache_state(rollout.id, State.RUNNING)
+    message = {"type": "state", "rollout_id": rollout.id, "state": "running", "actor": who.name}
+    svc.bus.publish(channels.ALL, message)
+    return out(rollout)
+
+
+@router.get("")
+def list_(
+    session: SessionDep,
+    _: Viewer,
+    service: str | None = None,
+    state: State | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> RolloutPage:
+    """Rollouts, newest first, filtered by service and state."""
+    page, total = audit.list_rollouts(
+        session=session, service=service, state=state, limit=limit, offset=offset
+    )
+    return RolloutPage(items=[out(r) for r in page], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{rollout_id}", responses=NOT_FOUND)
+def get(rollout_id: str, session: SessionDep, _: Viewer) -> RolloutOut:
+    return out(load(session, rollout_id))
+
+
+@router.post(
+    "/{rollout_id}/telemetry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"description": "the rollout is over"}},
+)
+def push_telemetry(
+    rollout_id: str, body: TelemetryBatch, svc: ServicesDep, session: SessionDep, _: Operator
+) -> IngestResult:
+    """Add samples (a batch is taken whole or refused whole); judged within one interval."""
+    rollout = load(session, rollout_id)
+    if State(rollout.state) in TERMINAL:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"rollout is {rollout.state}: telemetry is no longer taken"
+        )
+    try:
+        check_lines(parse_spec(rollout.spec), body.lines, time.time())
+    except SampleError as err:
+        raise HTTPException(UNPROCESSABLE, str(err)) from None
+    svc.live.append(rollout_id, body.lines)
+    svc.metrics.ingested.inc(len(body.lines))
+    return IngestResult(accepted=len(body.lines))
+
+
+@router.get("/{rollout_id}/verdict", responses=NOT_FOUND)
+def verdict(rollout_id: str, svc: ServicesDep, session: SessionDep, _: Viewer) -> CurrentVerdict:
+    """The latest streaming verdict (null before the first evaluation)."""
+    state = svc.live.cached_state(rollout_id)
+    if state is None:
+        state = State(load(session, rollout_id).state)
+        svc.live.cache_state(rollout_id, state)
+    return CurrentVerdict(rollout_id=rollout_id, state=state, verdict=svc.live.latest(rollout_id))
+
+
+@router.post(
+    "/{rollout_id}/actions",
+    responses={**NOT_FOUND, 409: {"description": "not allowed in the rollout's state"}},
+)
+def act(
+    rollout_id: str, body: ActionIn, svc: ServicesDep, session: SessionDep, who: Operator
+) -> RolloutOut:
+    """Pause, resume, promote or abort by hand; recorded with who did it and why."""
+    now = time.time()
+    with session.begin():
+        rollout = session.get(Rollout, rollout_id, with_for_update=True)
+        if rollout is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+        previous = State(rollout.state)
+        try:
+            target = after_action(previous, body.action)
+        except TransitionError as err:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"action: {err}") from None
+        if body.action in (ManualAction.PROMOTE, ManualAction.ABORT):
+            _record_manual(session, rollout, body, who.name, now, svc.live.latest(rollout_id))
+        audit.change_state(
+            session=session,
+            rollout=rollout,
+            state=target,
+            actor=who.name,
+            reason=f"{body.action}: {body.reason}",
+            now=now,
+        )
+    svc.live.set_state(rollout_id, target)
+    svc.live.cache_state(rollout_id, target)
+    message = {
+        "type": "state", "rollout_id": rollout_id, "state": target.value,
+        "previous_state": previous.value, "actor": who.name, "reason": body.reason, "ts": now,
+    }  # fmt: skip
+    svc.bus.publish(channels.rollout_channel(rollout_id), message)
+    svc.bus.publish(channels.ALL, message)
+    return out(rollout)
+
+
+def _record_manual(
+    session: Session,
+    rollout: Rollout,
+    body: ActionIn,
+    actor: str,
+    now: float,
+    latest: dict[str, Any] | None,
+) -> None:
+    """A manual promote or abort is a decision too: it goes into the audit with its evidence."""
+    promote = body.action is ManualAction.PROMOTE
+    verdict = {
+        "ts": now,
+        "action": "promote" if promote else "rollback",
+        "risk": (latest or {}).get("risk", 0.0),
+        "weight": 100.0 if promote else 0.0,
+        "score": (latest or {}).get("score", 0.0),
+        "reasons": [f"manual {body.action} by {actor}: {body.reason}"],
+        "manual": True,
+        "judge_verdict": latest,
+    }
+    audit.record_decision(
+        session=session, rollout=rollout, verdict=verdict, model_version="manual", actor=actor
+    )
+
+
+@router.get("/{rollout_id}/events", responses=NOT_FOUND)
+def events(
+    rollout_id: str,
+    session: SessionDep,
+    _: Viewer,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> EventPage:
+    """The audit trail, oldest first; decision events carry the full verdict."""
+    load(session, rollout_id)
+    rows = audit.list_events(session=session, rollout_id=rollout_id, limit=limit, offset=offset)
+    items = [
+        EventOut(
+            id=e.id,
+            ts=e.ts,
+            kind=e.kind,
+            actor=e.actor,
+            reason=e.reason,
+            payload=e.payload,
+            decision=None
+            if d is None
+            else {
+                "id": d.id,
+                "action": d.action,
+                "weight": d.weight,
+                "risk": d.risk,
+                "score": d.score,
+                "model_version": d.model_version,
+                "verdict": d.verdict,
+            },
+        )
+        for e, d in rows
+    ]
+    return EventPage(items=items, limit=limit, offset=offset)

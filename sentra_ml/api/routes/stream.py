@@ -1,0 +1,69 @@
+"""WebSockets: every verdict, weight change and state change, as it happens.
+
+Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
+
+from sentra_ml.api.auth import bearer, check_role
+from sentra_ml.api.deps import Services, authenticate
+from sentra_ml.store import bus as channels
+from sentra_ml.store.tokens import Role
+
+router = APIRouter(prefix="/v1", tags=["stream"])
+
+
+@router.websocket("/stream")
+async def stream_all(ws: WebSocket) -> None:
+    """Everything that happens to any rollout."""
+    await _serve(ws, channels.ALL, None)
+
+
+@router.websocket("/rollouts/{rollout_id}/stream")
+async def stream_rollout(ws: WebSocket, rollout_id: str) -> None:
+    """One rollout: first its current verdict, then every change."""
+    await _serve(ws, channels.rollout_channel(rollout_id), rollout_id)
+
+
+async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:
+    svc: Services = ws.app.state.services
+    secret = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
+    try:
+        check_role(authenticate(svc, secret), Role.VIEWER)
+    except HTTPException as err:
+        await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(err.detail))
+        return
+    await ws.accept()
+    updates = svc.bus.subscribe(channel)
+    receiver = asyncio.create_task(_until_closed(ws))
+    try:
+        if rollout_id is not None:
+            latest = await asyncio.to_thread(svc.live.latest, rollout_id)
+            if latest is not None:
+                await ws.send_json({"type": "verdict", **latest})
+        while not receiver.done():
+            nxt: asyncio.Task[Any] = asyncio.create_task(anext(updates))  # type: ignore[arg-type]
+            done, _ = await asyncio.wait({nxt, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if nxt in done:
+                await ws.send_json(nxt.result())
+            else:
+                nxt.cancel()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(Exception):
+            await updates.aclose()  # type: ignore[attr-defined]
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    """Read (and ignore) client messages until the client goes away."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()

@@ -1,0 +1,45 @@
+"""One-shot judgement of two cohorts' windows, like a Kayenta canary judgement (stateless)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.api.deps import ServicesDep, Viewer
+from sentra_ml.api.schemas import VerdictRequest
+from sentra_ml.ingest import CounterIngest
+
+router = APIRouter(prefix="/v1", tags=["verdicts"])
+
+
+@router.post("/verdicts", responses={422: {"description": "bad spec or telemetry"}})
+def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, Any]:
+    """Judge the telemetry in the body at `now` (default: its newest timestamp)."""
+    try:
+        spec = body.spec.to_spec()
+        start = min(line.ts for line in body.lines)
+        judge = RolloutJudge(spec, start)
+    except (SpecError, ValueError) as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
+    counters = CounterIngest()
+    for i, line in sorted(enumerate(body.lines), key=lambda pair: pair[1].ts):
+        try:
+            sample = counters.sample(line)
+            if sample is not None:
+                judge.observe(sample)
+        except SampleError as err:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"lines.{i}: {err}"
+            ) from None
+    newest = max(line.ts for line in body.lines)
+    now = newest if body.now is None else body.now
+    if now < start:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "now: must not be before the oldest line's ts"
+        )
+    verdict = judge.evaluate(now).to_dict()
+    svc.metrics.verdicts.labels(str(verdict["action"])).inc()
+    return verdict

@@ -1,0 +1,122 @@
+"""The tables. Decisions and events are an append-only audit: nothing here updates or deletes them.
+
+Times are unix seconds in DOUBLE columns (MySQL's FLOAT is 32-bit: 128 s steps at today's
+unix time); JSON columns hold specs, evidence and payloads as sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Double, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Rollout(Base):
+    __tablename__ = "rollouts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service: Mapped[str] = mapped_column(String(200))
+    namespace: Mapped[str] = mapped_column(String(200))
+    baseline_version: Mapped[str] = mapped_column(String(200))
+    canary_version: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    weight: Mapped[float] = mapped_column(Double)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (
+        Index("ix_rollouts_service_state", "service", "state"),
+        Index("ix_rollouts_namespace_service", "namespace", "service"),
+    )
+
+
+class Step(Base):
+    """A change of the recommended canary weight."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"), index=True)
+    ts: Mapped[float] = mapped_column(Double)
+    weight: Mapped[float] = mapped_column(Double)
+    previous_weight: Mapped[float] = mapped_column(Double)
+
+
+class Decision(Base):
+    """A verdict that changed something (action or weight), with all its evidence."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"), index=True)
+    ts: Mapped[float] = mapped_column(Double)
+    action: Mapped[str] = mapped_column(String(20))
+    risk: Mapped[float] = mapped_column(Double)
+    weight: Mapped[float] = mapped_column(Double)
+    score: Mapped[float] = mapped_column(Double)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(200))
+
+
+class Event(Base):
+    """The audit trail: who did what to which rollout, when and why."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str | None] = mapped_column(ForeignKey("rollouts.id"), index=True)
+    ts: Mapped[float] = mapped_column(Double)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+
+
+class Policy(Base):
+    """A named rollout spec template (metrics, step policy) that rollouts can refer to."""
+
+    __tablename__ = "policies"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored (tokens are random, so no salt is needed)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Double)
+    revoked_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+
+
+class ModelVersion(Base):
+    """A model used in decisions (the judge itself, or a per-service learner from MLflow)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(200))
+    uri: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (Index("ix_model_versions_service_name", "service", "name", "version"),)

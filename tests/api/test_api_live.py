@@ -1,0 +1,91 @@
+"""Live updates over WebSockets, several replicas on one database and Redis, and rebuilding a
+rollout's judge from its telemetry log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Api, lines, settings_for, start  # type: ignore[import-not-found]
+
+from sentra_ml.api.live import LiveRollouts, lease_key
+from sentra_ml.store.schema import Rollout
+from sentra_ml.store.tokens import Role
+
+
+def _until(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    while True:
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return dict(message)
+
+
+@pytest.mark.timeout(60)
+def test_websocket_pushes_verdicts_and_state_changes(api: Api) -> None:
+    rid = api.create()["id"]
+    token = api.secrets[Role.VIEWER]
+    with (
+        api.client.websocket_connect(f"/v1/rollouts/{rid}/stream?token={token}") as one,
+        api.client.websocket_connect("/v1/stream", headers=api.headers(Role.VIEWER)) as every,
+    ):
+        now = time.time()
+        api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 30, 15, 9)})
+        api.judge(now)
+        verdict = _until(one, "verdict")
+        assert verdict["rollout_id"] == rid and verdict["action"] == "rollback"
+        assert _until(one, "weight")["weight"] == 0.0
+        assert _until(one, "state")["state"] == "rolled_back"
+        assert _until(every, "verdict")["rollout_id"] == rid
+
+
+def test_websocket_without_a_token_is_closed(api: Api) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        api.client.websocket_connect("/v1/stream") as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+@pytest.mark.mysql
+@pytest.mark.redis
+@pytest.mark.timeout(60)
+def test_two_replicas_share_state_and_live_updates(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    settings = settings_for("mariadb+redis", tmp_path, request)
+    for a in start(settings):
+        for b in start(settings.model_copy(update={"data_dir": tmp_path / "b"})):
+            rid = b.create()["id"]
+            with b.client.websocket_connect(
+                f"/v1/rollouts/{rid}/stream", headers=b.headers(Role.VIEWER)
+            ) as ws:
+                now = time.time()
+                b.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 30, 15, 9)})
+                assert a.judge(now) >= 1  # a takes the lease and judges
+                assert not b.app.state.services.live.owns(rid)  # a holds the lease
+                assert _until(ws, "verdict")["action"] == "rollback"  # through Redis
+            assert b.get(f"/v1/rollouts/{rid}/verdict").json()["state"] == "rolled_back"
+
+
+def test_a_new_replica_rebuilds_the_judge_from_the_log(api: Api) -> None:
+    rollout = api.create(policy={"steps": [1, 5, 25, 100], "min_step_seconds": 4})
+    rid, t0 = rollout["id"], rollout["created_at"]
+    for k in range(30):
+        batch = lines(t0 + 2 * k, 1, canary_failed=1, total=400)
+        api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch})
+        api.judge(t0 + 2 * k + 1)
+    before = api.get(f"/v1/rollouts/{rid}/verdict").json()["verdict"]
+    svc = api.app.state.services
+    fresh = LiveRollouts(sessions=svc.sessions, bus=svc.bus, interval=2.0)
+    svc.bus.put(lease_key(rid), fresh.replica, 30)  # the old replica's lease ran out
+    with svc.sessions() as session:
+        row = session.get(Rollout, rid)
+        assert row is not None
+        after = fresh.tick(row, t0 + 2 * 29 + 1)
+    assert after is not None
+    assert (after["action"], after["weight"]) == (before["action"], before["weight"])
+    assert before["weight"] > 1.0  # the schedule had moved: the rebuild replayed the steps
