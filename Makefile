@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck contracts unit bench clean
+.PHONY: install demo test lint typecheck contracts unit bench bench-service clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ test: lint typecheck contracts unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/detection.py
+
+bench-service: $(STAMP)
+	$(BIN)/python benchmarks/service.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

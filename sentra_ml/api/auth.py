@@ -36,6 +36,11 @@ class TokenCache:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
+    def peek(self, secret: str) -> tuple[Principal | None] | None:
+        """The cached answer, as a 1-tuple (its principal may be None), or None when not cached."""
+        hit = self._cache.get(tokens.digest(secret))
+        return (hit[1],) if hit is not None and hit[0] > time.monotonic() else None
+
     def resolve(self, secret: str) -> Principal | None:
         key = tokens.digest(secret)
         now = time.monotonic()

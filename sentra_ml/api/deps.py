@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -69,6 +70,21 @@ def require(role: Role) -> Callable[..., Principal]:
     return dependency
 
 
+async def viewer_fast(
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """`Viewer` for hot async routes: a cached token costs no thread hop; a miss goes to a
+    thread, since it reads the database."""
+    secret = None if credentials is None else credentials.credentials
+    if secret is not None and not svc.settings.auth_disabled:
+        cached = svc.tokens.peek(secret)
+        if cached is None:
+            await asyncio.to_thread(svc.tokens.resolve, secret)
+    return check_role(authenticate(svc, secret), Role.VIEWER)
+
+
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+ViewerFast = Annotated[Principal, Depends(viewer_fast)]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from sentra_ml.store.states import TERMINAL, State, after_verdict
 MODEL_VERSION = f"sentra-judge {version('sentra-ml')}"
 LOG_TTL = 24 * 3600.0
 VERDICT_TTL = 3600.0
+READ_CACHE_SECONDS = 0.2
 MAX_FUTURE_SECONDS = 60.0
 MAX_PAST_SECONDS = 3600.0
 
@@ -139,6 +141,7 @@ class LiveRollouts:
         self.replica = uuid.uuid4().hex
         self.on_verdict = on_verdict
         self._live: dict[str, _Live] = {}
+        self._reads: dict[str, tuple[float, State, str | None]] = {}
         self._lock = threading.Lock()
 
     def append(self, rollout_id: str, lines: Sequence[TelemetryLine]) -> None:
@@ -153,12 +156,28 @@ class LiveRollouts:
         raw = self.bus.get(verdict_key(rollout_id))
         return None if raw is None else dict(json.loads(raw))
 
+    def snapshot(self, rollout_id: str) -> tuple[State | None, str | None]:
+        """(state, verdict as JSON) for the read path, at most READ_CACHE_SECONDS old: readers
+        on any replica cost the bus one lookup per rollout per period, not one per request."""
+        now = time.monotonic()
+        hit = self._reads.get(rollout_id)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        state = self.cached_state(rollout_id)
+        raw = self.bus.get(verdict_key(rollout_id))
+        if state is not None:
+            self._reads[rollout_id] = (now + READ_CACHE_SECONDS, state, raw)
+            if len(self._reads) > 100_000:  # bound memory; it refills on demand
+                self._reads.clear()
+        return state, raw
+
     def cached_state(self, rollout_id: str) -> State | None:
         raw = self.bus.get(state_key(rollout_id))
         return None if raw is None else State(raw)
 
     def cache_state(self, rollout_id: str, state: State) -> None:
         self.bus.put(state_key(rollout_id), state.value, LOG_TTL)
+        self._reads.pop(rollout_id, None)
 
     def owns(self, rollout_id: str) -> bool:
         return self.bus.lease(lease_key(rollout_id), self.replica, max(10.0, 3 * self.interval))
@@ -190,6 +209,7 @@ class LiveRollouts:
             data["rollout_id"] = rollout.id
             live.last = data
         self.bus.put(verdict_key(rollout.id), json.dumps(data), VERDICT_TTL)
+        self._reads.pop(rollout.id, None)
         changes = self._record(rollout.id, live, data)
         self.bus.publish(channels.rollout_channel(rollout.id), {"type": "verdict", **data})
         self.bus.publish(channels.ALL, {"type": "verdict", **data})

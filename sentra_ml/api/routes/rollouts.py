@@ -3,15 +3,17 @@ the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SampleError, SpecError
-from sentra_ml.api.deps import Operator, ServicesDep, SessionDep, Viewer
+from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
 from sentra_ml.api.live import check_lines
 from sentra_ml.api.schemas import (
     ActionIn,
@@ -137,14 +139,22 @@ def push_telemetry(
     return IngestResult(accepted=len(body.lines))
 
 
-@router.get("/{rollout_id}/verdict", responses=NOT_FOUND)
-def verdict(rollout_id: str, svc: ServicesDep, session: SessionDep, _: Viewer) -> CurrentVerdict:
+@router.get("/{rollout_id}/verdict", response_model=CurrentVerdict, responses=NOT_FOUND)
+async def verdict(rollout_id: str, svc: ServicesDep, _: ViewerFast) -> Response:
     """The latest streaming verdict (null before the first evaluation)."""
-    state = svc.live.cached_state(rollout_id)
+    # the hot read path: no database and no thread hop unless the rollout is not cached
+    state, raw = svc.live.snapshot(rollout_id)
     if state is None:
+        state = await asyncio.to_thread(_state_from_database, svc, rollout_id)
+    body = f'{{"rollout_id":{json.dumps(rollout_id)},"state":"{state}","verdict":{raw or "null"}}}'
+    return Response(body, media_type="application/json")
+
+
+def _state_from_database(svc: Services, rollout_id: str) -> State:
+    with svc.sessions() as session:
         state = State(load(session, rollout_id).state)
-        svc.live.cache_state(rollout_id, state)
-    return CurrentVerdict(rollout_id=rollout_id, state=state, verdict=svc.live.latest(rollout_id))
+    svc.live.cache_state(rollout_id, state)
+    return state
 
 
 @router.post(
