@@ -28,7 +28,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(STAMP)
-	$(BIN)/pytest -q --doctest-modules sentra_ml tests
+	$(BIN)/pytest -q --doctest-modules sentra_ml adapters/sentra_adapters tests
 
 test: lint typecheck contracts unit
 

@@ -1,0 +1,1 @@
+"""Telemetry sources: windows of per-cohort samples from a metrics backend."""

@@ -1,0 +1,187 @@
+"""Prometheus source: one ``query_range`` per query over the window, points as interval samples.
+
+Errors: no answer or a 5xx is Unavailable, a refused query (400, 422) Rejected, an answer that is
+not the API's JSON BadResponse; an empty result is "no data", returned as an empty window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+from sentra_adapters.telemetry.base import Window
+from sentra_adapters.telemetry.promql import PromMetric
+from sentra_adapters.traffic.weights import cohort_names
+from sentra_ml.analysis.types import (
+    Cohort,
+    GaugeSample,
+    LatencySample,
+    MetricKind,
+    RatioSample,
+    Sample,
+    SampleError,
+)
+
+_Series = list[tuple[dict[str, str], dict[float, float]]]  # labels, value per timestamp
+_MAX_POINTS = 10_000  # Prometheus refuses range queries of more than 11,000 points
+
+
+class PrometheusSource:
+    """Samples of interval `step` seconds from the Prometheus HTTP API at `url`.
+
+    `cohorts` maps each cohort to its label matchers (``version="v2"``); `metrics` are
+    PromMetric objects or their spec mappings. A `client` may be injected (tests, auth).
+    """
+
+    kind: ClassVar[str] = "prometheus"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        cohorts: Mapping[str, str],
+        metrics: Sequence[PromMetric | Mapping[str, Any]],
+        step: float = 10.0,
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not step >= 0.001:  # Prometheus steps are whole milliseconds
+            raise Misconfigured(self.kind, f"step: must be >= 0.001 s, got {step}")
+        self.url = url.rstrip("/")
+        self.cohorts = cohort_names(self.kind, cohorts, "cohorts")
+        parsed = [m if isinstance(m, PromMetric) else PromMetric.from_config(m) for m in metrics]
+        self._metrics = {m.name: m for m in parsed}
+        if len(self._metrics) != len(parsed):
+            raise Misconfigured(self.kind, "metrics: duplicate names")
+        self.step = step
+        self.timeout = timeout
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def metrics(self) -> Sequence[str]:
+        """The configured metric names."""
+        return list(self._metrics)
+
+    def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
+        """Samples whose intervals end in [start, end], on a grid of `step` seconds so that
+        successive windows tile without overlap."""
+        spec = self._metrics.get(metric)
+        if spec is None:
+            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
+        if cohort not in self.cohorts:
+            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
+        cohort = Cohort(cohort)
+        first = math.ceil(start / self.step) * self.step
+        last = math.floor(end / self.step) * self.step
+        results = {
+            name: self._range(spec.render(name, self.cohorts[cohort], self.step), first, last)
+            for name in spec.queries
+        }
+        try:
+            samples = _samples(spec, cohort, results)
+        except (SampleError, ValueError) as e:
+            raise BadResponse(self.kind, f"{metric}: values Sentra cannot use: {e}") from e
+        return Window(metric, cohort, start, end, tuple(samples))
+
+    def close(self) -> None:
+        """Closes the HTTP client."""
+        self.client.close()
+
+    def _range(self, query: str, first: float, last: float) -> _Series:
+        """`query_range` in chunks, as Prometheus answers at most 11,000 points per series."""
+        merged: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], dict[float, float]]] = {}
+        chunk = _MAX_POINTS * self.step
+        while first <= last:
+            upto = min(last, first + chunk - self.step)
+            for labels, values in self.query_range(query, first, upto):
+                key = tuple(sorted(labels.items()))
+                merged.setdefault(key, (labels, {}))[1].update(values)
+            first = upto + self.step
+        return list(merged.values())
+
+    def query_range(self, query: str, start: float, end: float) -> _Series:
+        """The matrix of one range query: labels and values per timestamp of each series."""
+        params = {"query": query, "start": repr(start), "end": repr(end), "step": repr(self.step)}
+        try:
+            response = self.client.get(f"{self.url}/api/v1/query_range", params=params)
+        except httpx.HTTPError as e:
+            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
+        body = _json(response)
+        error = body.get("error") if isinstance(body, dict) else None
+        if response.status_code in (400, 422):
+            raise Rejected(self.kind, f"query {query!r}: {error or response.status_code}")
+        if response.status_code >= 500:
+            raise Unavailable(self.kind, f"HTTP {response.status_code}: {error or 'no detail'}")
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise BadResponse(self.kind, f"HTTP {response.status_code} from {response.url}")
+        data = body.get("data")
+        if body.get("status") != "success" or not isinstance(data, dict):
+            raise BadResponse(self.kind, f"query {query!r}: status {body.get('status')!r}")
+        if data.get("resultType") != "matrix":
+            raise BadResponse(self.kind, f"query {query!r}: a {data.get('resultType')} result")
+        try:
+            return [
+                (dict(s["metric"]), {float(t): float(v) for t, v in s["values"]})
+                for s in data["result"]
+            ]
+        except (KeyError, TypeError, ValueError) as e:
+            raise BadResponse(self.kind, f"query {query!r}: malformed matrix: {e!r}") from e
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _samples(spec: PromMetric, cohort: Cohort, results: Mapping[str, _Series]) -> list[Sample]:
+    if spec.kind is MetricKind.RATIO:
+        return list(_ratios(spec.name, cohort, results["total"], results["failed"]))
+    if spec.kind is MetricKind.LATENCY:
+        return list(_latencies(spec, cohort, results["buckets"]))
+    return [
+        GaugeSample(ts, cohort, spec.name, value, labels.get(spec.instance_label, ""))
+        for labels, values in results["value"]
+        for ts, value in sorted(values.items())
+        if math.isfinite(value)
+    ]
+
+
+def _ratios(name: str, cohort: Cohort, total: _Series, failed: _Series) -> Iterable[Sample]:
+    totals = _merged(total)
+    failures = _merged(failed)
+    for ts in sorted(totals):
+        # no failed series at all means no failure yet, not missing data
+        bad = failures.get(ts, 0.0)
+        # increase() extrapolates each series on its own, so failed may overshoot total a bit
+        yield RatioSample(ts, cohort, name, totals[ts], min(bad, totals[ts]))
+
+
+def _merged(series: _Series) -> dict[float, float]:
+    merged: dict[float, float] = defaultdict(float)
+    for _, values in series:
+        for ts, value in values.items():
+            if math.isfinite(value):
+                merged[ts] += value
+    return merged
+
+
+def _latencies(spec: PromMetric, cohort: Cohort, series: _Series) -> Iterable[Sample]:
+    per_ts: dict[float, dict[float, float]] = defaultdict(dict)
+    for labels, values in series:
+        le = float(labels.get("le", "nan"))  # "+Inf" parses as inf
+        for ts, count in values.items():
+            per_ts[ts][le * spec.scale if math.isfinite(le) else le] = count
+    for ts in sorted(per_ts):
+        buckets, running = [], 0.0
+        for le, count in sorted(per_ts[ts].items()):
+            # per-bucket extrapolation can break monotonicity by rounding; keep it cumulative
+            running = max(running, count)
+            buckets.append((le, running))
+        if running > 0:  # an interval without requests has no distribution
+            yield LatencySample(ts, cohort, spec.name, buckets=tuple(buckets))

@@ -1,0 +1,54 @@
+"""The TrafficRouter protocol: what the controller needs from any traffic-shifting backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import ClassVar, Protocol, runtime_checkable
+
+from sentra_adapters.traffic.weights import Weights
+
+
+class Outcome(StrEnum):
+    """How a rollout ends: all traffic to the canary, or all back to the baseline."""
+
+    PROMOTE = "promote"
+    RESTORE = "restore"
+
+
+class Verification(StrEnum):
+    """What `verify` could establish about the live weights."""
+
+    CONFIRMED = "confirmed"
+    MISMATCH = "mismatch"
+    UNSUPPORTED = "unsupported"  # the backend cannot report what it applies (Argo does the same)
+
+
+@runtime_checkable
+class TrafficRouter(Protocol):
+    """Sets and reads the percent of requests per cohort; every failure is an AdapterError."""
+
+    kind: ClassVar[str]
+    resolution: ClassVar[float]  # smallest weight step in percent the backend can express
+
+    def set_weights(self, weights: Mapping[str, float]) -> None:
+        """Applies `weights` (percent per cohort); checked before any call to the backend."""
+        ...
+
+    def get_weights(self) -> Weights:
+        """The weights the backend holds now, in percent."""
+        ...
+
+    def verify(self, weights: Mapping[str, float]) -> Verification:
+        """Whether the live backend applies `weights`, or that it cannot tell."""
+        ...
+
+    def finalize(self, outcome: Outcome) -> None:
+        """Ends the rollout: 100 % to the canary (PROMOTE) or to the baseline (RESTORE)."""
+        ...
+
+
+def final_weights(outcome: Outcome) -> dict[str, float]:
+    """The weights that end a rollout with `outcome`."""
+    canary = 100.0 if outcome is Outcome.PROMOTE else 0.0
+    return {"baseline": 100.0 - canary, "canary": canary}

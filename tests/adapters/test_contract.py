@@ -1,0 +1,223 @@
+"""One contract for every traffic router and every telemetry source, against real servers."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from adapter_servers import free_port, wait_until
+from envoy_server import running_envoy
+from haproxy_server import running_haproxy
+from nginx_server import running_nginx
+from prometheus_server import running_prometheus
+from sentra_adapters.errors import AdapterError, Misconfigured, Rejected, Unavailable
+from sentra_adapters.telemetry.base import TelemetrySource
+from sentra_adapters.telemetry.registry import sources
+from sentra_adapters.traffic.base import Outcome, TrafficRouter, Verification
+from sentra_adapters.traffic.registry import routers
+
+from sentra_ml.analysis.types import Cohort, MetricKind
+
+ROUTERS = ["nginx", "haproxy", "envoy"]
+SOURCES = ["prometheus"]
+COHORTS = {"baseline": "baseline", "canary": "canary"}
+
+
+def test_the_registries_list_every_backend() -> None:
+    assert routers.kinds() == sorted(ROUTERS)
+    assert sources.kinds() == SOURCES
+
+
+@pytest.mark.parametrize("registry", [routers, sources])
+def test_an_unknown_kind_is_refused_not_defaulted(registry: Any) -> None:
+    with pytest.raises(Misconfigured, match=r"unknown (router|source) kind 'istio'; known: \w+"):
+        registry.create("istio")
+
+
+# --- routers -----------------------------------------------------------------------------------
+
+
+def dead_router_config(kind: str, tmp: Path) -> dict[str, Any]:
+    """A valid configuration of `kind` whose backend is not running."""
+    if kind == "nginx":
+        upstream = f"upstream app {{ include {tmp}/app.servers; }}"
+        (tmp / "nginx.conf").write_text(f"pid {tmp}/nginx.pid; events {{}} http {{ {upstream} }}")
+        nginx = "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "/nonexistent/nginx"
+        command = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "e.log")]
+        servers = {"baseline": "127.0.0.1:1", "canary": "127.0.0.1:2"}
+        return {"servers_file": tmp / "app.servers", "servers": servers, "nginx": command}
+    if kind == "haproxy":
+        return {"socket": tmp / "admin.sock", "backend": "app", "servers": COHORTS,
+                "state_file": tmp / "servers.state"}  # fmt: skip
+    (tmp / "rds").mkdir()
+    return {"rds_file": tmp / "rds" / "routes.json", "route_name": "app", "clusters": COHORTS,
+            "admin_url": f"http://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=ROUTERS)
+def live_router(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TrafficRouter]:
+    start: dict[str, Callable[[Path], AbstractContextManager[Any]]] = {
+        "nginx": running_nginx,
+        "haproxy": running_haproxy,
+        "envoy": running_envoy,
+    }
+    with start[request.param](tmp_path_factory.mktemp(request.param)) as setup:
+        yield setup.router
+
+
+INVALID = [
+    {"baseline": 60, "canary": 50},
+    {"baseline": 110, "canary": -10},
+    {"canary": 100},
+    {"baseline": 50, "canary": 50, "shadow": 0},
+    {"baseline": math.nan, "canary": math.nan},
+    {"baseline": True, "canary": 99},
+    {"baseline": "50", "canary": 50},
+]
+
+
+@pytest.mark.parametrize("kind", ROUTERS)
+@pytest.mark.parametrize("weights", INVALID, ids=range(len(INVALID)))
+def test_invalid_weights_are_rejected_before_any_call(
+    kind: str, weights: Mapping[str, Any], tmp_path: Path
+) -> None:
+    # the backend is down: any call would raise Unavailable, so Rejected proves none was made
+    router = routers.create(kind, **dead_router_config(kind, tmp_path))
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(Rejected, match=rf"^{kind}: weights: "):
+        router.set_weights(weights)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("kind", ROUTERS)
+def test_weights_finer_than_the_backend_resolution_are_rejected(kind: str, tmp_path: Path) -> None:
+    router = routers.create(kind, **dead_router_config(kind, tmp_path))
+    fine = router.resolution / 2
+    with pytest.raises(Rejected, match=rf"^{kind}: weights: .*resolution"):
+        router.set_weights({"baseline": 100 - fine, "canary": fine})
+
+
+@pytest.mark.parametrize("kind", ROUTERS)
+def test_an_unreachable_backend_is_unavailable_and_named(kind: str, tmp_path: Path) -> None:
+    router = routers.create(kind, **dead_router_config(kind, tmp_path))
+    assert isinstance(router, TrafficRouter) and router.kind == kind
+    with pytest.raises(Unavailable, match=rf"^{kind}: "):
+        router.set_weights({"baseline": 90, "canary": 10})
+    with pytest.raises(AdapterError, match=rf"^{kind}: "):
+        router.get_weights()
+
+
+@pytest.mark.parametrize("kind", ROUTERS)
+def test_a_missing_cohort_is_a_configuration_error(kind: str, tmp_path: Path) -> None:
+    config = dead_router_config(kind, tmp_path)
+    key = "clusters" if kind == "envoy" else "servers"
+    config[key] = {"canary": "x"}
+    with pytest.raises(Misconfigured, match=rf"^{kind}: {key}: .*missing \['baseline'\]"):
+        routers.create(kind, **config)
+
+
+def test_weights_set_are_the_weights_read_back(live_router: TrafficRouter) -> None:
+    steps = [0.0, live_router.resolution, 5.0, 50.0, 99.0, 100.0]
+    for canary in steps:
+        weights = {"baseline": 100 - canary, "canary": canary}
+        live_router.set_weights(weights)
+        held = live_router.get_weights()
+        assert held[Cohort.CANARY] == pytest.approx(canary, abs=1e-9), (canary, held)
+        assert held[Cohort.BASELINE] == pytest.approx(100 - canary, abs=1e-9)
+        assert live_router.verify(weights) is not Verification.MISMATCH
+
+
+def test_setting_the_same_weights_twice_is_harmless(live_router: TrafficRouter) -> None:
+    for _ in range(2):
+        live_router.set_weights({"baseline": 80, "canary": 20})
+    assert live_router.get_weights()[Cohort.CANARY] == pytest.approx(20)
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_finalize_sends_everything_one_way(live_router: TrafficRouter, outcome: Outcome) -> None:
+    live_router.set_weights({"baseline": 50, "canary": 50})
+    live_router.finalize(outcome)
+    winner = Cohort.CANARY if outcome is Outcome.PROMOTE else Cohort.BASELINE
+    assert live_router.get_weights()[winner] == pytest.approx(100)
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+SOURCE_METRICS: list[dict[str, Any]] = [
+    {"name": "errors", "kind": "ratio",
+     "total": "sum(increase(http_requests_total{$selector}[$interval]))",
+     "failed": 'sum(increase(http_requests_total{$selector,code="500"}[$interval]))'},
+    {"name": "latency", "kind": "latency", "scale": 1000,
+     "buckets": "sum by (le) (increase(http_request_duration_seconds_bucket{$selector}"
+                "[$interval]))"},
+    {"name": "cpu", "kind": "gauge", "instance_label": "pod",
+     "value": "avg by (pod) (avg_over_time(process_cpu_ratio{$selector}[$interval]))"},
+]  # fmt: skip
+SELECTORS = {"baseline": 'version="v1"', "canary": 'version="v2"'}
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def live_source(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TelemetrySource]:
+    with running_prometheus(tmp_path_factory.mktemp("prometheus")) as setup:
+        source = sources.create(
+            request.param, url=setup.url, cohorts=SELECTORS, metrics=SOURCE_METRICS, step=2.0
+        )
+        yield source
+
+
+def dead_source(kind: str) -> TelemetrySource:
+    url = f"http://127.0.0.1:{free_port()}"
+    return sources.create(kind, url=url, cohorts=SELECTORS, metrics=SOURCE_METRICS, timeout=1.0)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_an_unreachable_source_is_unavailable_and_named(kind: str) -> None:
+    source = dead_source(kind)
+    assert isinstance(source, TelemetrySource) and source.kind == kind
+    with pytest.raises(Unavailable, match=rf"^{kind}: "):
+        source.fetch("errors", Cohort.CANARY, time.time() - 60, time.time())
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_an_unknown_metric_is_a_configuration_error(kind: str) -> None:
+    with pytest.raises(Misconfigured, match=rf"^{kind}: unknown metric 'nope'"):
+        dead_source(kind).fetch("nope", Cohort.CANARY, time.time() - 60, time.time())
+
+
+def test_nothing_recorded_is_no_data_not_an_error(live_source: TelemetrySource) -> None:
+    future = time.time() + 3600
+    for metric in live_source.metrics():
+        for cohort in Cohort:
+            window = live_source.fetch(metric, cohort, future, future + 60)
+            assert window.no_data and (window.metric, window.cohort) == (metric, cohort)
+
+
+def test_samples_are_of_the_metric_kind_and_inside_the_window(
+    live_source: TelemetrySource,
+) -> None:
+    kinds = {m["name"]: MetricKind(m["kind"]) for m in SOURCE_METRICS}
+    start = time.time() - 60
+
+    def all_have_data() -> bool:
+        return all(
+            not live_source.fetch(m, c, start, time.time()).no_data for m in kinds for c in Cohort
+        )
+
+    wait_until(all_have_data, 30, "data for every metric and cohort", every=0.2)
+    end = time.time()
+    for metric, kind in kinds.items():
+        for cohort in Cohort:
+            window = live_source.fetch(metric, cohort, start, end)
+            for s in window.samples:
+                assert (s.metric, s.cohort) == (metric, cohort)
+                assert start <= s.ts <= end
+                assert type(s).__name__.lower().startswith(str(kind))
