@@ -10,6 +10,7 @@ weight-dependent faults (slow drift, bursts, saturation) and A/A runs have no or
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from sentra_ml.simulate import (
 )
 
 RULES = ("sentra", "sentra_hold", "kayenta", "flagger", "argo", "oracle")
+# ablation: the judge without its forecast holds (what forecasting adds), run by ablation.py
+ABLATIONS = ("sentra", "sentra_no_forecast")
 INCUMBENTS = ("kayenta", "flagger", "argo")
 # sentra_hold: Sentra's judge with its step schedule frozen at the first step (never steps,
 # never promotes, never pauses for a slow step): the pure detection speed of its tests, for
@@ -74,6 +77,8 @@ def make_rule(
         return RolloutJudge(default_spec())
     if name == "sentra_hold":
         return RolloutJudge(default_spec(policy=HOLD))
+    if name == "sentra_no_forecast":
+        return RolloutJudge(dataclasses.replace(default_spec(), forecast_horizon_seconds=0.0))
     if name == "kayenta":
         return Kayenta()
     if name == "flagger":

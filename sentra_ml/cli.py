@@ -9,10 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sentra_ml import offline_cli
 from sentra_ml.analysis.types import SpecError
 
 app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no_args_is_help=True)
 err = Console(stderr=True)
+app.command("score")(offline_cli.score)
+app.command("evaluate")(offline_cli.evaluate)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

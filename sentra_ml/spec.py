@@ -67,6 +67,7 @@ class RolloutSpecModel(_Strict):
     stale_after_seconds: Finite = Field(default=15.0, gt=0.0)
     grace_seconds: Finite = Field(default=60.0, ge=0.0)
     min_score: Finite = Field(default=80.0, ge=0.0, le=100.0)
+    forecast_horizon_seconds: Finite = Field(default=600.0, ge=0.0, le=86400.0)
     policy: PolicyModel = PolicyModel()
     metrics: tuple[MetricModel, ...] = Field(min_length=1)
 
@@ -92,6 +93,7 @@ class RolloutSpecModel(_Strict):
             grace_seconds=self.grace_seconds,
             min_score=self.min_score,
             service=self.service,
+            forecast_horizon_seconds=self.forecast_horizon_seconds,
         )
 
 

@@ -156,6 +156,7 @@ class RolloutSpec:
     grace_seconds: float = 60.0
     min_score: float = 80.0
     service: str = "service"
+    forecast_horizon_seconds: float = 600.0  # hold while a gauge is forecast past tolerance; 0: off
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -168,6 +169,8 @@ class RolloutSpec:
             raise SpecError(f"alpha: must be in (0, 0.5), got {self.alpha}")
         if self.stale_after_seconds <= 0 or self.grace_seconds < 0:
             raise SpecError("stale_after_seconds must be > 0 and grace_seconds >= 0")
+        if not 0.0 <= self.forecast_horizon_seconds <= 86400.0:
+            raise SpecError("forecast_horizon_seconds: must be in [0, 86400]")
         if not 0.0 <= self.min_score <= 100.0:
             raise SpecError(f"min_score: must be in [0, 100], got {self.min_score}")
 

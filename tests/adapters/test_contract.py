@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 from adapter_servers import free_port, wait_until
+from aws_server import (
+    COHORT_DIMENSIONS,
+    cloudwatch_source,
+    dead_client,
+    running_alb,
+    running_ecs,
+    running_lambda,
+    running_moto,
+)
+from aws_server import SOURCE_METRICS as CLOUDWATCH_METRICS
 from envoy_server import running_envoy
+from fake_kube_api import running_gateway, running_ingress_nginx, running_replicas
+from fake_loki_tempo import LOKI_METRICS, LOKI_SELECTORS, running_loki_source
 from haproxy_server import running_haproxy
 from nginx_server import running_nginx
 from prometheus_server import running_prometheus
@@ -23,8 +35,9 @@ from sentra_adapters.traffic.registry import routers
 
 from sentra_ml.analysis.types import Cohort, MetricKind
 
-ROUTERS = ["nginx", "haproxy", "envoy"]
-SOURCES = ["prometheus"]
+ROUTERS = ["nginx", "haproxy", "envoy", "aws_lambda", "aws_alb", "aws_ecs", "gateway_api",
+           "ingress_nginx", "k8s_replicas"]  # fmt: skip
+SOURCES = ["cloudwatch", "loki", "prometheus"]
 COHORTS = {"baseline": "baseline", "canary": "canary"}
 
 
@@ -44,6 +57,16 @@ def test_an_unknown_kind_is_refused_not_defaulted(registry: Any) -> None:
 
 def dead_router_config(kind: str, tmp: Path) -> dict[str, Any]:
     """A valid configuration of `kind` whose backend is not running."""
+    if kind == "aws_lambda":
+        return {"function": "app", "alias": "live", "versions": {"baseline": "1", "canary": "2"},
+                "client": dead_client("lambda")}  # fmt: skip
+    if kind == "aws_alb":
+        return {"listener_arn": "arn:listener", "target_groups": {"baseline": "arn:b",
+                "canary": "arn:c"}, "client": dead_client("elbv2")}  # fmt: skip
+    if kind == "aws_ecs":
+        return {"cluster": "app", "service": "app", "task_sets": {"baseline": "a", "canary": "b"},
+                "listener_arn": "arn:listener", "ecs_client": dead_client("ecs"),
+                "elbv2_client": dead_client("elbv2")}  # fmt: skip
     if kind == "nginx":
         upstream = f"upstream app {{ include {tmp}/app.servers; }}"
         (tmp / "nginx.conf").write_text(f"pid {tmp}/nginx.pid; events {{}} http {{ {upstream} }}")
@@ -51,6 +74,15 @@ def dead_router_config(kind: str, tmp: Path) -> dict[str, Any]:
         command = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "e.log")]
         servers = {"baseline": "127.0.0.1:1", "canary": "127.0.0.1:2"}
         return {"servers_file": tmp / "app.servers", "servers": servers, "nginx": command}
+    if kind == "gateway_api":
+        return {"route": "app", "services": {"baseline": "v1", "canary": "v2"},
+                "host": f"http://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
+    if kind == "ingress_nginx":
+        return {"ingresses": {"baseline": "app", "canary": "app-canary"},
+                "host": f"http://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
+    if kind == "k8s_replicas":
+        return {"deployments": {"baseline": "v1", "canary": "v2"}, "replicas": 100,
+                "host": f"http://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
     if kind == "haproxy":
         return {"socket": tmp / "admin.sock", "backend": "app", "servers": COHORTS,
                 "state_file": tmp / "servers.state"}  # fmt: skip
@@ -67,6 +99,12 @@ def live_router(
         "nginx": running_nginx,
         "haproxy": running_haproxy,
         "envoy": running_envoy,
+        "aws_lambda": running_lambda,
+        "aws_alb": running_alb,
+        "aws_ecs": running_ecs,
+        "gateway_api": running_gateway,
+        "ingress_nginx": running_ingress_nginx,
+        "k8s_replicas": running_replicas,
     }
     with start[request.param](tmp_path_factory.mktemp(request.param)) as setup:
         yield setup.router
@@ -117,7 +155,9 @@ def test_an_unreachable_backend_is_unavailable_and_named(kind: str, tmp_path: Pa
 @pytest.mark.parametrize("kind", ROUTERS)
 def test_a_missing_cohort_is_a_configuration_error(kind: str, tmp_path: Path) -> None:
     config = dead_router_config(kind, tmp_path)
-    key = "clusters" if kind == "envoy" else "servers"
+    key = {"envoy": "clusters", "aws_lambda": "versions", "aws_alb": "target_groups",
+           "aws_ecs": "task_sets", "gateway_api": "services", "ingress_nginx": "ingresses",
+           "k8s_replicas": "deployments"}.get(kind, "servers")  # fmt: skip
     config[key] = {"canary": "x"}
     with pytest.raises(Misconfigured, match=rf"^{kind}: {key}: .*missing \['baseline'\]"):
         routers.create(kind, **config)
@@ -167,6 +207,14 @@ SELECTORS = {"baseline": 'version="v1"', "canary": 'version="v2"'}
 def live_source(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TelemetrySource]:
+    if request.param == "cloudwatch":
+        with running_moto() as moto:
+            yield cloudwatch_source(moto)
+        return
+    if request.param == "loki":
+        with running_loki_source() as source:
+            yield source
+        return
     with running_prometheus(tmp_path_factory.mktemp("prometheus")) as setup:
         source = sources.create(
             request.param, url=setup.url, cohorts=SELECTORS, metrics=SOURCE_METRICS, step=2.0
@@ -175,7 +223,14 @@ def live_source(
 
 
 def dead_source(kind: str) -> TelemetrySource:
+    if kind == "cloudwatch":
+        client = dead_client("cloudwatch")
+        return sources.create(
+            kind, cohorts=COHORT_DIMENSIONS, metrics=CLOUDWATCH_METRICS, client=client
+        )
     url = f"http://127.0.0.1:{free_port()}"
+    if kind == "loki":
+        return sources.create(kind, url=url, cohorts=LOKI_SELECTORS, metrics=LOKI_METRICS)
     return sources.create(kind, url=url, cohorts=SELECTORS, metrics=SOURCE_METRICS, timeout=1.0)
 
 
@@ -204,7 +259,9 @@ def test_nothing_recorded_is_no_data_not_an_error(live_source: TelemetrySource) 
 def test_samples_are_of_the_metric_kind_and_inside_the_window(
     live_source: TelemetrySource,
 ) -> None:
-    kinds = {m["name"]: MetricKind(m["kind"]) for m in SOURCE_METRICS}
+    by_kind = {"cloudwatch": CLOUDWATCH_METRICS, "loki": LOKI_METRICS}
+    metrics = by_kind.get(live_source.kind, SOURCE_METRICS)
+    kinds = {m["name"]: MetricKind(m["kind"]) for m in metrics}
     start = time.time() - 60
 
     def all_have_data() -> bool:

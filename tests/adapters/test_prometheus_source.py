@@ -168,7 +168,14 @@ def test_a_long_window_is_fetched_in_chunks(
     query = {"value": "process_cpu_ratio{$selector}"}
     latest = PromMetric("cpu_now", MetricKind.GAUGE, query, instance_label="pod")
     fine = PrometheusSource(url=source.url, cohorts=COHORTS, metrics=[latest], step=0.001)
-    end = math.floor(time.time())
+    # the series must already exist at the window's start: on a busy machine the first scrape
+    # may be less than 5.5 s old (poll, never sleep a fixed time)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        end = math.floor(time.time())
+        if source.fetch("cpu", Cohort.BASELINE, end - 7.5, end - 5.5).samples:
+            break
+        time.sleep(0.5)
     window = fine.fetch("cpu_now", Cohort.BASELINE, end - 5.5, end)
     for pod in CPU["v1"]:
         stamps = [s.ts for s in window.samples if isinstance(s, GaugeSample) and s.instance == pod]

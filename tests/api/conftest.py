@@ -1,100 +1,13 @@
 """The service under test, on both backends: embedded (SQLite, in-process bus) and real
-(MariaDB, Redis). Judging is driven by the test (`judge`) rather than the background loop."""
+(MariaDB, Redis)."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-
-from sentra_ml.api.app import create_app
-from sentra_ml.api.loop import run_round
-from sentra_ml.settings import Settings
-from sentra_ml.store import tokens
-from sentra_ml.store.tokens import Role
-
-METRICS = [
-    {"name": "errors", "kind": "ratio", "critical": True, "tolerance": 0.2},
-    {"name": "latency_ms", "kind": "latency", "tolerance": 0.2},
-]
-
-
-@dataclass
-class Api:
-    """A test client with one token per role; `as_(role)` picks the caller."""
-
-    app: FastAPI
-    client: TestClient
-    secrets: dict[Role, str]
-
-    def headers(self, role: Role | None) -> dict[str, str]:
-        return {} if role is None else {"Authorization": f"Bearer {self.secrets[role]}"}
-
-    def get(self, path: str, role: Role | None = Role.VIEWER, **kw: Any) -> Any:
-        headers = {**self.headers(role), **kw.pop("headers", {})}
-        return self.client.get(path, headers=headers, **kw)
-
-    def post(self, path: str, role: Role | None = Role.OPERATOR, **kw: Any) -> Any:
-        headers = {**self.headers(role), **kw.pop("headers", {})}
-        return self.client.post(path, headers=headers, **kw)
-
-    def judge(self, now: float | None = None) -> int:
-        return run_round(self.app.state.services, time.time() if now is None else now)
-
-    def create(self, service: str = "checkout", **fields: Any) -> dict[str, Any]:
-        body = {"service": service, "baseline_version": "v1", "canary_version": "v2"}
-        body.update(fields)
-        body.setdefault("metrics", METRICS)
-        response = self.post("/v1/rollouts", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-
-def lines(
-    start: float, intervals: int, canary_failed: int, baseline_failed: int = 1, total: int = 100
-) -> list[dict[str, Any]]:
-    """Telemetry for both cohorts every 2 s from `start`."""
-    out: list[dict[str, Any]] = []
-    for k in range(intervals):
-        ts = start + 2 * k
-        for cohort, failed in (("baseline", baseline_failed), ("canary", canary_failed)):
-            out.append(
-                {"ts": ts, "cohort": cohort, "metric": "errors", "total": total, "failed": failed}
-            )
-            values = [10.0 + (i * 7 + k) % 13 for i in range(20)]
-            out.append({"ts": ts, "cohort": cohort, "metric": "latency_ms", "values": values})
-    return out
-
-
-def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    if backend == "embedded":
-        return Settings(data_dir=tmp_path / "sentra")
-    return Settings(
-        data_dir=tmp_path / "sentra",
-        database_url=request.getfixturevalue("mysql_url"),
-        redis_url=request.getfixturevalue("redis_url"),
-    )
-
-
-def start(settings: Settings) -> Iterator[Api]:
-    app = create_app(settings, run_loop=False)
-    with app.state.services.sessions() as session:
-        secrets = {
-            role: tokens.create_token(
-                session=session, name=f"t-{role}-{uuid.uuid4().hex[:8]}", role=role, actor="test"
-            )[1]
-            for role in Role
-        }
-        session.commit()
-    with TestClient(app) as client:
-        yield Api(app, client, secrets)
+from api_helpers import Api, settings_for, start  # type: ignore[import-not-found]
 
 
 @pytest.fixture(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api  # type: ignore[import-not-found]
+from api_helpers import Api  # type: ignore[import-not-found]
 
 from sentra_ml.store.tokens import Role
 

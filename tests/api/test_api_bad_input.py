@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Api, lines  # type: ignore[import-not-found]
+from api_helpers import Api, lines  # type: ignore[import-not-found]
 
 from sentra_ml.api.live import log_key
 

@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from conftest import Api, lines, settings_for, start  # type: ignore[import-not-found]
+from api_helpers import Api, lines, settings_for, start  # type: ignore[import-not-found]
 
 from sentra_ml.store.tokens import Role
 

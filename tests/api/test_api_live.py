@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Api, lines, settings_for, start  # type: ignore[import-not-found]
+from api_helpers import Api, lines, settings_for, start  # type: ignore[import-not-found]
 
 from sentra_ml.api.live import LiveRollouts, lease_key
 from sentra_ml.store.schema import Rollout

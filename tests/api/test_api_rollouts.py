@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from conftest import Api, lines  # type: ignore[import-not-found]
+from api_helpers import Api, lines  # type: ignore[import-not-found]
 
 from sentra_ml.api.live import MODEL_VERSION
 from sentra_ml.store.tokens import Role

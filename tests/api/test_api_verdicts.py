@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import METRICS, Api, lines  # type: ignore[import-not-found]
+from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
 
 
 def _judge(api: Api, canary_failed: int, **extra: object) -> object:

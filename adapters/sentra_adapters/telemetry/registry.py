@@ -8,5 +8,9 @@ from sentra_adapters.telemetry.base import TelemetrySource
 sources: Registry[TelemetrySource] = Registry(
     "source",
     "sentra.sources",
-    {"prometheus": "sentra_adapters.telemetry.prometheus:PrometheusSource"},
+    {
+        "prometheus": "sentra_adapters.telemetry.prometheus:PrometheusSource",
+        "cloudwatch": "sentra_adapters.telemetry.cloudwatch:CloudWatchSource",
+        "loki": "sentra_adapters.telemetry.loki:LokiSource",
+    },
 )

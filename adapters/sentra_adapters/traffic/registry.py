@@ -12,5 +12,11 @@ routers: Registry[TrafficRouter] = Registry(
         "nginx": "sentra_adapters.traffic.nginx:NginxRouter",
         "haproxy": "sentra_adapters.traffic.haproxy:HAProxyRouter",
         "envoy": "sentra_adapters.traffic.envoy:EnvoyRouter",
+        "aws_lambda": "sentra_adapters.traffic.aws_lambda:LambdaRouter",
+        "aws_alb": "sentra_adapters.traffic.aws_alb:ALBRouter",
+        "aws_ecs": "sentra_adapters.traffic.aws_ecs:ECSRouter",
+        "gateway_api": "sentra_adapters.traffic.k8s.gateway:GatewayRouter",
+        "ingress_nginx": "sentra_adapters.traffic.k8s.ingress_nginx:IngressNginxRouter",
+        "k8s_replicas": "sentra_adapters.traffic.k8s.replicas:ReplicaRatioRouter",
     },
 )

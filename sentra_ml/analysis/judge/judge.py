@@ -5,6 +5,7 @@ metric analyzers (evidence) -> policy (action) -> step planner (weight).
 from __future__ import annotations
 
 from sentra_ml.analysis.evidence import MetricAnalyzer, alpha_share, make_analyzer
+from sentra_ml.analysis.judge.drift import DriftWatch
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
 from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
@@ -29,6 +30,7 @@ class RolloutJudge:
             for m in spec.metrics
         }
         self.steps = StepPlanner(spec.policy, start_ts)
+        self.drift = DriftWatch(spec)
         self._final: Verdict | None = None
 
     @property
@@ -45,6 +47,7 @@ class RolloutJudge:
             known = ", ".join(sorted(self.analyzers))
             raise SampleError(f"metric: unknown metric '{sample.metric}' (known: {known})")
         analyzer.observe(sample)
+        self.drift.observe(sample)
 
     def evaluate(self, now: float) -> Verdict:
         """Judge everything observed so far; once rolled back or promoted, the verdict sticks."""
@@ -52,9 +55,10 @@ class RolloutJudge:
             return self._final
         for analyzer in self.analyzers.values():
             analyzer.close_interval(now)
+        self.drift.close(now)
         evidence = [a.evidence(now, self.spec.stale_after_seconds) for a in self.analyzers.values()]
         current = self.steps.weight
-        decision = decide(self.spec, evidence, self.steps, now)
+        decision = decide(self.spec, evidence, self.steps, now, self.drift.drifting())
         if decision.step_index != self.steps.index:
             self.steps.move_to(decision.step_index, now)
             for analyzer in self.analyzers.values():

@@ -4,7 +4,8 @@
 2. the baseline itself moved (an incident of the environment) -> pause, blame nobody;
 3. a critical metric regressed, or the score fell below `min_score` -> rollback;
 4. telemetry missing or stale -> pause;
-5. otherwise the step planner decides between holding, a step, a larger step and promotion.
+5. a gauge forecast past its tolerance (a slow leak) -> hold, neither step up nor promote;
+6. otherwise the step planner decides between holding, a step, a larger step and promotion.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sentra_ml.analysis.judge.drift import Drift
 from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
 from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
 
@@ -51,7 +53,11 @@ def exposure_ceiling(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> i
 
 
 def decide(
-    spec: RolloutSpec, evidence: Sequence[MetricEvidence], steps: StepPlanner, now: float
+    spec: RolloutSpec,
+    evidence: Sequence[MetricEvidence],
+    steps: StepPlanner,
+    now: float,
+    drifting: Sequence[Drift] = (),
 ) -> Decision:
     by_status: dict[MetricStatus, list[MetricEvidence]] = {s: [] for s in MetricStatus}
     for e in evidence:
@@ -105,6 +111,12 @@ def decide(
             held,
             *(e.summary for e in regressed),
             f"holding at {held:g} %: non-critical regression, score {current_score:.0f}",
+        )
+    if drifting:
+        return verdict(
+            Action.CONTINUE,
+            held,
+            *(d.reason(spec.metric(d.metric).tolerance) for d in drifting),
         )
     risk = max((e.risk for e in evidence), default=0.0)
     safe = all(e.status is MetricStatus.SAFE for e in evidence)

@@ -1,0 +1,237 @@
+"""Loki source: LogQL metric queries over ``/loki/api/v1/query_range``, one point per interval.
+
+A ratio metric counts log lines per interval, all of them (``total``) and the failed ones
+(``failed``), e.g. ``sum(count_over_time({$selector} |= "error" [$interval]))``; a gauge is any
+LogQL metric query (``value``), such as a line count or an ``unwrap``-ped field. ``$selector`` is
+the cohort's stream matchers, ``$interval`` one interval as a LogQL duration. An interval
+without lines has no point in the matrix, so a silent cohort is "no data", an empty window.
+
+Errors: no answer, 429 (Loki's query limits and queue) and 5xx are Unavailable; 400 (LogQL that
+does not parse, a range too long) Rejected; 401/403/404 (no tenant, wrong URL) Misconfigured; an
+answer that is not the API's JSON BadResponse. Loki answers errors as plain text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any, ClassVar
+
+import httpx
+
+from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+from sentra_adapters.telemetry.base import Window
+from sentra_adapters.traffic.weights import cohort_names
+from sentra_ml.analysis.types import (
+    Cohort,
+    GaugeSample,
+    MetricKind,
+    RatioSample,
+    Sample,
+    SampleError,
+)
+
+_BACKEND = "loki"
+_QUERIES: Mapping[MetricKind, tuple[str, ...]] = {
+    MetricKind.RATIO: ("total", "failed"),
+    MetricKind.GAUGE: ("value",),
+}
+_MAX_POINTS = 10_000  # Loki refuses more than 11,000 points per series
+_Points = dict[float, float]  # value per timestamp, summed over the series
+
+
+@dataclass(frozen=True)
+class LogMetric:
+    """A metric as LogQL templates: ``total`` and ``failed`` (ratio) or ``value`` (gauge)."""
+
+    name: str
+    kind: MetricKind
+    queries: Mapping[str, str]
+    _templates: Mapping[str, Template] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = f"metrics[{self.name}]"
+        kind = MetricKind(self.kind)
+        if kind not in _QUERIES:
+            raise Misconfigured(_BACKEND, f"{where}: Loki has no {kind} samples")
+        if set(self.queries) != set(_QUERIES[kind]):
+            raise Misconfigured(_BACKEND, f"{where}: a {kind} metric needs {_QUERIES[kind]}")
+        for key, text in self.queries.items():
+            # without the selector both cohorts would count the same streams
+            if "$selector" not in text:
+                raise Misconfigured(_BACKEND, f"{where}.{key}: the query must use $selector")
+        templates = {key: Template(text) for key, text in self.queries.items()}
+        object.__setattr__(self, "_templates", templates)
+
+    def render(self, query: str, selector: str, interval_seconds: float) -> str:
+        """The LogQL text of `query` for one cohort."""
+        interval = f"{round(interval_seconds * 1000)}ms"
+        try:
+            return self._templates[query].substitute(selector=selector, interval=interval)
+        except (KeyError, ValueError) as e:
+            raise Misconfigured(_BACKEND, f"metrics[{self.name}].{query}: bad template {e}") from e
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LogMetric:
+        """From a spec mapping: ``{name, kind, total, failed}`` or ``{name, kind, value}``."""
+        try:
+            kind = MetricKind(config["kind"])
+            names = _QUERIES.get(kind, ())
+            return cls(str(config["name"]), kind, {q: str(config[q]) for q in names})
+        except (KeyError, ValueError) as e:
+            raise Misconfigured(_BACKEND, f"metrics: bad entry {dict(config)!r}: {e}") from e
+
+
+def error_lines(name: str, failed: str = '|= "error"') -> LogMetric:
+    """Lines matching the line filter `failed` / all lines of the cohort's streams.
+
+    >>> error_lines("errors").render("failed", 'app="shop", track="canary"', 10)
+    'sum(count_over_time({app="shop", track="canary"} |= "error" [10000ms]))'
+    """
+    return LogMetric(
+        name,
+        MetricKind.RATIO,
+        {
+            "total": "sum(count_over_time({$selector}[$interval]))",
+            "failed": f"sum(count_over_time({{$selector}} {failed} [$interval]))",
+        },
+    )
+
+
+def line_count(name: str, line_filter: str = "") -> LogMetric:
+    """The number of lines (matching `line_filter`, if any) per interval."""
+    query = f"sum(count_over_time({{$selector}} {line_filter} [$interval]))".replace("  ", " ")
+    return LogMetric(name, MetricKind.GAUGE, {"value": query})
+
+
+class LokiSource:
+    """Samples of interval `step` seconds from the Loki HTTP API at `url`.
+
+    `cohorts` maps each cohort to its stream matchers (``app="shop", track="canary"``);
+    `metrics` are LogMetric objects or their spec mappings; `tenant` is sent as
+    ``X-Scope-OrgID`` (multi-tenant Loki). A `client` may be injected (tests, auth).
+    """
+
+    kind: ClassVar[str] = "loki"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        cohorts: Mapping[str, str],
+        metrics: Sequence[LogMetric | Mapping[str, Any]],
+        step: float = 10.0,
+        tenant: str | None = None,
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not step >= 0.001:  # LogQL durations here are whole milliseconds
+            raise Misconfigured(self.kind, f"step: must be >= 0.001 s, got {step}")
+        self.url = url.rstrip("/")
+        self.cohorts = cohort_names(self.kind, cohorts, "cohorts")
+        parsed = [m if isinstance(m, LogMetric) else LogMetric.from_config(m) for m in metrics]
+        self._metrics = {m.name: m for m in parsed}
+        if len(self._metrics) != len(parsed):
+            raise Misconfigured(self.kind, "metrics: duplicate names")
+        self.step = step
+        self.tenant = tenant
+        self.timeout = timeout
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def metrics(self) -> Sequence[str]:
+        """The configured metric names."""
+        return list(self._metrics)
+
+    def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
+        """Samples whose intervals end in [start, end], on a grid of `step` seconds so that
+        successive windows tile without overlap."""
+        spec = self._metrics.get(metric)
+        if spec is None:
+            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
+        if cohort not in self.cohorts:
+            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
+        cohort = Cohort(cohort)
+        first = math.ceil(start / self.step) * self.step
+        last = math.floor(end / self.step) * self.step
+        points = {
+            name: self._range(spec.render(name, self.cohorts[cohort], self.step), first, last)
+            for name in spec.queries
+        }
+        try:
+            samples = tuple(_samples(spec, cohort, points))
+        except (SampleError, ValueError) as e:
+            raise BadResponse(self.kind, f"{metric}: values Sentra cannot use: {e}") from e
+        return Window(metric, cohort, start, end, samples)
+
+    def close(self) -> None:
+        """Closes the HTTP client."""
+        self.client.close()
+
+    def _range(self, query: str, first: float, last: float) -> _Points:
+        """`query_range` in chunks, as Loki answers at most 11,000 points per series."""
+        merged: _Points = defaultdict(float)
+        chunk = _MAX_POINTS * self.step
+        while first <= last:
+            upto = min(last, first + chunk - self.step)
+            for ts, value in self.query_range(query, first, upto).items():
+                merged[ts] += value
+            first = upto + self.step
+        return dict(merged)
+
+    def query_range(self, query: str, start: float, end: float) -> _Points:
+        """One range query, its series summed per timestamp (Unix seconds)."""
+        params = {
+            "query": query,
+            "start": str(round(start * 1e9)),  # nanosecond Unix epoch, the documented form
+            "end": str(round(end * 1e9)),
+            "step": f"{self.step:g}",
+        }
+        headers = {"X-Scope-OrgID": self.tenant} if self.tenant else {}
+        url = f"{self.url}/loki/api/v1/query_range"
+        try:
+            response = self.client.get(url, params=params, headers=headers)
+        except httpx.HTTPError as e:
+            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
+        status, detail = response.status_code, response.text.strip()[:200] or "no detail"
+        if status == 429 or status >= 500:
+            raise Unavailable(self.kind, f"query {query!r}: HTTP {status}: {detail}")
+        if status in (401, 403, 404):
+            raise Misconfigured(self.kind, f"{url}: HTTP {status}: {detail}")
+        if 400 <= status < 500:
+            raise Rejected(self.kind, f"query {query!r}: HTTP {status}: {detail}")
+        return _matrix(query, response)
+
+
+def _matrix(query: str, response: httpx.Response) -> _Points:
+    try:
+        body = response.json()
+        data = body["data"]
+        if response.status_code != 200 or body.get("status") != "success":
+            raise ValueError(f"HTTP {response.status_code}, status {body.get('status')!r}")
+        if data.get("resultType") != "matrix":
+            raise ValueError(f"a {data.get('resultType')} result, not a matrix")
+        points: _Points = defaultdict(float)
+        for series in data["result"]:
+            for ts, value in series["values"]:
+                number = float(value)
+                if math.isfinite(number):
+                    points[float(ts)] += number
+        return dict(points)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BadResponse(_BACKEND, f"query {query!r}: not a Loki matrix: {e!r}") from e
+
+
+def _samples(spec: LogMetric, cohort: Cohort, points: Mapping[str, _Points]) -> Iterable[Sample]:
+    if spec.kind is MetricKind.GAUGE:
+        for ts, value in sorted(points["value"].items()):
+            yield GaugeSample(ts, cohort, spec.name, value)
+        return
+    failed = points["failed"]
+    for ts, total in sorted(points["total"].items()):
+        if total <= 0:
+            continue  # no lines at all: no data for this interval
+        # both queries read the same lines, but a line may arrive between the two queries
+        yield RatioSample(ts, cohort, spec.name, total, min(failed.get(ts, 0.0), total))

@@ -1,0 +1,82 @@
+"""Forecast holds: a gauge whose canary/baseline ratio is heading past its tolerance keeps the
+rollout from stepping up or promoting, even while its tests still say "within tolerance".
+
+A slow leak passes tolerance only minutes after a rollout would have promoted; its cumulative
+test lags behind its current value. Holding instead of rolling back spends no false-rollback
+budget: the anytime-valid tests still make every rollback decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sentra_ml.analysis.forecast import Holt, Outlook, outlook
+from sentra_ml.analysis.types import Cohort, Direction, GaugeSample, MetricKind, RolloutSpec, Sample
+
+P_HOLD = 0.8
+MIN_INTERVALS = 15  # the trend of fewer points is noise
+STICKY_SECONDS = 30.0  # a hold outlives the forecast that raised it: trend estimates flicker
+
+
+@dataclass(frozen=True)
+class Drift:
+    metric: str
+    outlook: Outlook
+    level: float  # the smoothed canary/baseline - 1 now
+
+    def reason(self, tolerance: float) -> str:
+        when = self.outlook.seconds_to_breach
+        eta = "now" if when == 0 else f"in ~{when / 60:.0f} min" if math.isfinite(when) else ""
+        return (
+            f"{self.metric}: canary {self.level:+.0%} vs baseline and rising, forecast past the "
+            f"{tolerance:+.0%} tolerance {eta} (P {self.outlook.p_breach:.2f}): holding"
+        ).replace("  ", " ")
+
+
+class DriftWatch:
+    """Per gauge metric (increase is bad), a Holt model of the canary/baseline ratio."""
+
+    def __init__(self, spec: RolloutSpec) -> None:
+        self.horizon = spec.forecast_horizon_seconds
+        self.tolerance = {
+            m.name: m.tolerance
+            for m in spec.metrics
+            if m.kind is MetricKind.GAUGE and m.direction is not Direction.DECREASE
+        }
+        self._models = {name: Holt(alpha=0.2, beta=0.01, phi=1.0) for name in self.tolerance}
+        self._pending: dict[str, dict[Cohort, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self._last_close: float | None = None
+        self._held: dict[str, tuple[float, Drift]] = {}  # metric -> (hold until, why)
+        self._spacing = 0.0  # mean seconds between closes, the forecast's step
+
+    def observe(self, sample: Sample) -> None:
+        if isinstance(sample, GaugeSample) and sample.metric in self._models:
+            self._pending[sample.metric][sample.cohort].append(sample.value)
+
+    def close(self, now: float) -> None:
+        if self._last_close is not None and now > self._last_close:
+            gap = now - self._last_close
+            self._spacing = gap if self._spacing == 0 else 0.9 * self._spacing + 0.1 * gap
+        self._last_close = now
+        for name, cohorts in self._pending.items():
+            c, b = cohorts.get(Cohort.CANARY), cohorts.get(Cohort.BASELINE)
+            if c and b and sum(b) != 0:
+                self._models[name].update((sum(c) / len(c)) / (sum(b) / len(b)) - 1.0)
+        self._pending.clear()
+
+    def drifting(self) -> list[Drift]:
+        """The metrics forecast past their tolerance within the horizon, surely enough to hold
+        (or so forecast less than STICKY_SECONDS ago)."""
+        if self.horizon <= 0 or self._spacing <= 0 or self._last_close is None:
+            return []
+        now = self._last_close
+        steps = max(1, int(self.horizon / self._spacing))
+        for name, model in self._models.items():
+            if model.n < MIN_INTERVALS or model.level is None or model.trend <= 0:
+                continue
+            ahead = outlook(model, self.tolerance[name], steps, self._spacing)
+            if ahead.p_breach >= P_HOLD and math.isfinite(ahead.seconds_to_breach):
+                self._held[name] = (now + STICKY_SECONDS, Drift(name, ahead, model.level))
+        return [drift for until, drift in self._held.values() if until > now]

@@ -1,0 +1,63 @@
+"""Forecast holds: a slow leak keeps the rollout from promoting; stationary noise does not."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.judge.drift import DriftWatch
+from sentra_ml.analysis.types import Action, Cohort, GaugeSample, SpecError
+from sentra_ml.simulate import Simulator, default_spec, scenario_library
+
+
+def _watch(growth_per_step: float, seed: int = 0) -> DriftWatch:
+    watch = DriftWatch(default_spec())
+    rng = np.random.default_rng(seed)
+    for k in range(90):
+        t = 2.0 * k
+        for cohort, level in ((Cohort.BASELINE, 1.0), (Cohort.CANARY, 1.0 + growth_per_step * k)):
+            value = 500 * level * (1 + rng.normal(0, 0.01))
+            watch.observe(GaugeSample(t, cohort, "memory_mb", value, "i1"))
+        watch.close(t)
+    return watch
+
+
+def test_a_leak_is_forecast_past_tolerance() -> None:
+    drifting = _watch(0.002).drifting()  # +0.2 % per 2 s: +25 % after about 4 min
+    assert [d.metric for d in drifting] == ["memory_mb"]
+    reason = drifting[0].reason(0.25)
+    assert "memory_mb" in reason and "rising" in reason and "holding" in reason
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_noise_is_not_a_leak(seed: int) -> None:
+    assert _watch(0.0, seed).drifting() == []
+
+
+def _final(forecast: bool, seed: int) -> Action:
+    spec = default_spec()
+    if not forecast:
+        spec = dataclasses.replace(spec, forecast_horizon_seconds=0.0)
+    scenario = scenario_library()["slow_drift"]
+    judge, sim, t = RolloutJudge(spec), Simulator(scenario, seed), 0.0
+    verdict = judge.evaluate(0.0)
+    while t < 900 and verdict.action not in (Action.PROMOTE, Action.ROLLBACK):
+        for sample in sim.tick(t, 2.0, judge.weight):
+            judge.observe(sample)
+        t += 2.0
+        verdict = judge.evaluate(t)
+    return verdict.action
+
+
+def test_the_judge_does_not_promote_a_leak_it_would_promote_without_forecasts() -> None:
+    seeds = range(20_000, 20_003)  # benchmarks/ablation.py measures the rates over many seeds
+    assert [_final(False, s) for s in seeds].count(Action.PROMOTE) == 3
+    assert [_final(True, s) for s in seeds].count(Action.PROMOTE) <= 1
+
+
+def test_the_horizon_is_validated() -> None:
+    with pytest.raises(SpecError, match="forecast_horizon_seconds"):
+        dataclasses.replace(default_spec(), forecast_horizon_seconds=-1.0)
