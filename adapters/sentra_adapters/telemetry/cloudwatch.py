@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
 from sentra_adapters.telemetry.base import Window
-from sentra_adapters.traffic.aws_lambda import aws_call, aws_client
 from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import (
     Cohort,

@@ -12,8 +12,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
-from sentra_adapters.traffic.aws_lambda import aws_call, aws_client
 from sentra_adapters.traffic.base import Outcome, Verification, final_weights
 from sentra_adapters.traffic.weights import (
     Weights,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured
 from sentra_adapters.traffic.aws_alb import ALBRouter
-from sentra_adapters.traffic.aws_lambda import aws_call, aws_client
 from sentra_adapters.traffic.base import Outcome, Verification, final_weights
 from sentra_adapters.traffic.weights import Weights, check_weights, cohort_names, integer_weights
 from sentra_ml.analysis.types import Cohort
