@@ -301,6 +301,28 @@ class MetricEvidence:
 
 
 @dataclass(frozen=True)
+class AnomalyEvidence:
+    """The service learner's latest scores (1 - p-value) of each cohort's last full window."""
+
+    baseline: float | None
+    canary: float | None
+    baseline_flag: bool  # the baseline is unlike the service's normal: the environment moved
+    canary_flag: bool  # the canary is unlike anything the service has shown
+    learned: int  # baseline windows the learner has learned, over all rollouts of the service
+    warm: bool  # enough of them to score at all
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "baseline": None if self.baseline is None else round(self.baseline, 6),
+            "canary": None if self.canary is None else round(self.canary, 6),
+            "baseline_flag": self.baseline_flag,
+            "canary_flag": self.canary_flag,
+            "learned": self.learned,
+            "warm": self.warm,
+        }
+
+
+@dataclass(frozen=True)
 class Verdict:
     """One evaluation: the action, how risky the canary looks, and why."""
 
@@ -312,6 +334,7 @@ class Verdict:
     score: float
     reasons: Sequence[str]
     evidence: Sequence[MetricEvidence]
+    anomaly: AnomalyEvidence | None = None  # None when the judge has no service learner
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict; unbounded interval ends and infinite e-values become null."""
@@ -343,6 +366,7 @@ class Verdict:
                 }
                 for e in self.evidence
             ],
+            "anomaly": None if self.anomaly is None else self.anomaly.to_dict(),
         }
 
 

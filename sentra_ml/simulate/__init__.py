@@ -13,6 +13,7 @@ from sentra_ml.simulate.faults import (
     TailLatency,
     TickParams,
 )
+from sentra_ml.simulate.history import learned_history
 from sentra_ml.simulate.scenario import (
     LATENCY_BUCKETS_MS,
     REFERENCE_WEIGHT,
@@ -38,6 +39,7 @@ __all__ = [
     "EnvironmentIncident",
     "ErrorStep",
     "Fault",
+    "learned_history",
     "IntermittentBursts",
     "LatencyShift",
     "NoFault",

@@ -104,5 +104,12 @@ def scenario_library(canary_rps: float = 20.0, onset: float = 60.0) -> dict[str,
             fault=EnvironmentIncident(onset, 180.0, 0.08, 2.0),
             expected=pause,
         ),
+        # the rollout starts 5 min into a 15-min incident: no "before" inside the rollout
+        Scenario(
+            "incident_at_start",
+            rps,
+            fault=EnvironmentIncident(-300.0, 900.0, 0.03, 1.5),
+            expected=pause,
+        ),
     ]
     return {s.name: s for s in scenarios}

@@ -31,6 +31,7 @@ NAMES = {
     "bursts",
     "saturation",
     "environment_incident",
+    "incident_at_start",
 }
 
 
@@ -41,7 +42,8 @@ def test_the_library_names_every_scenario_with_its_right_decision() -> None:
     for name, s in library.items():
         healthy = isinstance(s.fault, NoFault)
         assert healthy == name.startswith("aa")
-        expected = Action.PAUSE if name == "environment_incident" else Action.ROLLBACK
+        incident = name in ("environment_incident", "incident_at_start")
+        expected = Action.PAUSE if incident else Action.ROLLBACK
         assert s.expected is (Action.PROMOTE if healthy else expected)
     assert library["aa_buckets"].latency_buckets
     assert library["aa_diurnal"].diurnal_amplitude > 0
@@ -49,7 +51,9 @@ def test_the_library_names_every_scenario_with_its_right_decision() -> None:
 
 def test_faults_start_at_the_requested_onset() -> None:
     library = scenario_library(onset=123.0)
-    assert {s.fault.onset for s in library.values() if s.expected is not Action.PROMOTE} == {123.0}
+    faults = [s for s in library.values() if s.expected is not Action.PROMOTE]
+    assert {s.fault.onset for s in faults if s.name != "incident_at_start"} == {123.0}
+    assert library["incident_at_start"].fault.onset < 0  # already going when the rollout starts
 
 
 def test_the_canary_gets_canary_rps_at_the_reference_weight() -> None:

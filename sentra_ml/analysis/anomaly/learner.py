@@ -36,13 +36,18 @@ class LearnerConfig:
 
 @dataclass(frozen=True)
 class Detection:
-    """A scored interval: `score` = 1 - p-value in [0, 1], flagged when p <= the alarm rate."""
+    """A scored interval: `score` = 1 - p-value in [0, 1], flagged when p <= the alarm rate.
+
+    `p_sustained` is the p-value before the refractory period: it stays low for every interval
+    of an excursion, where `p_value` is low for its first (peak) interval only.
+    """
 
     score: float
     p_value: float
     flag: bool
     feature: str | None  # the feature (and component) that stood out most
     component: str | None
+    p_sustained: float = 1.0
 
 
 class ServiceLearner:
@@ -129,9 +134,9 @@ class ServiceLearner:
         if self.n < self.config.warmup or self._in_excursion(p):
             p = 1.0  # warming up, or the tail of an excursion whose peak scored higher
         flag = p <= self.config.alarm_rate
-        if not flag and p >= 1.0:
+        if unsuppressed >= 1.0:
             feature = component = None
-        detection = Detection(1.0 - p, p, flag, feature, component)
+        detection = Detection(1.0 - p, p, flag, feature, component, unsuppressed)
         return detection, raw, tree_raw, finite, unsuppressed
 
     def _in_excursion(self, p: float) -> bool:
@@ -141,6 +146,10 @@ class ServiceLearner:
     def score_one(self, x: Mapping[str, float], ts: float | None = None) -> float:
         """Anomaly score in [0, 1] of a sample (nothing is learned)."""
         return self._evaluate(x, ts)[0].score
+
+    def detect(self, x: Mapping[str, float], ts: float | None = None) -> Detection:
+        """The full scoring of a sample that must not become normal (nothing is learned)."""
+        return self._evaluate(x, ts)[0]
 
     def learn_one(self, x: Mapping[str, float], ts: float | None = None) -> None:
         """Learn a sample as normal behaviour."""

@@ -4,8 +4,10 @@ metric analyzers (evidence) -> policy (action) -> step planner (weight).
 
 from __future__ import annotations
 
+from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.evidence import MetricAnalyzer, alpha_share, make_analyzer
 from sentra_ml.analysis.judge.drift import DriftWatch
+from sentra_ml.analysis.judge.normal import ServiceNormal
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
 from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
@@ -19,9 +21,14 @@ class RolloutJudge:
     The false-rollback budget `spec.alpha` is split over every regression test of every metric
     (see `alpha_share`), and each test is anytime-valid, so the chance of ever rolling back a
     canary that is within tolerance stays below `alpha` however often `evaluate` is called.
+    With a `learner` (the service's, see `ServiceNormal`) the judge also pauses when the
+    baseline leaves the service's normal and holds when the canary does; the learner goes on
+    learning the baseline and belongs to the caller, who checkpoints it.
     """
 
-    def __init__(self, spec: RolloutSpec, start_ts: float = 0.0) -> None:
+    def __init__(
+        self, spec: RolloutSpec, start_ts: float = 0.0, learner: ServiceLearner | None = None
+    ) -> None:
         self.spec = spec
         shares = sum(alpha_share(m) for m in spec.metrics)
         gate_alpha = 1.0 - spec.policy.exposure_confidence
@@ -31,6 +38,7 @@ class RolloutJudge:
         }
         self.steps = StepPlanner(spec.policy, start_ts)
         self.drift = DriftWatch(spec)
+        self.normal = None if learner is None else ServiceNormal(spec, learner)
         self._final: Verdict | None = None
 
     @property
@@ -48,6 +56,8 @@ class RolloutJudge:
             raise SampleError(f"metric: unknown metric '{sample.metric}' (known: {known})")
         analyzer.observe(sample)
         self.drift.observe(sample)
+        if self.normal is not None:
+            self.normal.observe(sample)
 
     def evaluate(self, now: float) -> Verdict:
         """Judge everything observed so far; once rolled back or promoted, the verdict sticks."""
@@ -57,8 +67,14 @@ class RolloutJudge:
             analyzer.close_interval(now)
         self.drift.close(now)
         evidence = [a.evidence(now, self.spec.stale_after_seconds) for a in self.analyzers.values()]
+        holds = [d.reason(self.spec.metric(d.metric).tolerance) for d in self.drift.drifting()]
+        environment: list[str] = []
+        if self.normal is not None:
+            self.normal.close(now)
+            holds += self.normal.holds()
+            environment = self.normal.environment()
         current = self.steps.weight
-        decision = decide(self.spec, evidence, self.steps, now, self.drift.drifting())
+        decision = decide(self.spec, evidence, self.steps, now, holds, environment)
         if decision.step_index != self.steps.index:
             self.steps.move_to(decision.step_index, now)
             for analyzer in self.analyzers.values():
@@ -72,6 +88,7 @@ class RolloutJudge:
             score=score(self.spec, evidence),
             reasons=decision.reasons,
             evidence=tuple(evidence),
+            anomaly=None if self.normal is None else self.normal.evidence(),
         )
         if verdict.action in _TERMINAL:
             self._final = verdict

@@ -1,10 +1,11 @@
 """The one place where per-metric labels become an action. Order matters and is the policy:
 
 1. telemetry missing beyond the grace period -> rollback (fail safe to the last healthy state);
-2. the baseline itself moved (an incident of the environment) -> pause, blame nobody;
+2. the baseline itself moved (its own tests, or the service learner) -> pause, blame nobody;
 3. a critical metric regressed, or the score fell below `min_score` -> rollback;
 4. telemetry missing or stale -> pause;
-5. a gauge forecast past its tolerance (a slow leak) -> hold, neither step up nor promote;
+5. a gauge forecast past its tolerance (a slow leak), or a canary unlike anything the service
+   has shown (the service learner) -> hold, neither step up nor promote;
 6. otherwise the step planner decides between holding, a step, a larger step and promotion.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sentra_ml.analysis.judge.drift import Drift
 from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
 from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
 
@@ -57,8 +57,11 @@ def decide(
     evidence: Sequence[MetricEvidence],
     steps: StepPlanner,
     now: float,
-    drifting: Sequence[Drift] = (),
+    holds: Sequence[str] = (),
+    environment: Sequence[str] = (),
 ) -> Decision:
+    """The action for this evaluation; `holds` and `environment` are the reasons, in words, of
+    the signals that are not metric tests (forecasts, the service learner)."""
     by_status: dict[MetricStatus, list[MetricEvidence]] = {s: [] for s in MetricStatus}
     for e in evidence:
         by_status[e.status].append(e)
@@ -76,11 +79,12 @@ def decide(
             *(f"{e.summary}, beyond the {limit:.0f} s grace period" for e in lost),
             "rolling back to the last healthy state (fail-safe)",
         )
-    if by_status[MetricStatus.ENVIRONMENT]:
+    if by_status[MetricStatus.ENVIRONMENT] or environment:
         return verdict(
             Action.PAUSE,
             held,
             *(e.summary for e in by_status[MetricStatus.ENVIRONMENT]),
+            *environment,
             "the environment is degrading for baseline and canary alike: "
             "pausing, not blaming the canary",
         )
@@ -112,12 +116,8 @@ def decide(
             *(e.summary for e in regressed),
             f"holding at {held:g} %: non-critical regression, score {current_score:.0f}",
         )
-    if drifting:
-        return verdict(
-            Action.CONTINUE,
-            held,
-            *(d.reason(spec.metric(d.metric).tolerance) for d in drifting),
-        )
+    if holds:
+        return verdict(Action.CONTINUE, held, *holds)
     risk = max((e.risk for e in evidence), default=0.0)
     safe = all(e.status is MetricStatus.SAFE for e in evidence)
     proposal = steps.propose(now, safe=safe, risk=risk, ceiling=exposure_ceiling(spec, evidence))
