@@ -52,6 +52,7 @@ class RunResult:
     excess_failed: float  # canary failures caused by the release (simulator ground truth)
     canary_requests: int  # requests the canary served until the run stopped
     cpu_seconds: float  # wall time of the run, for planning
+    flagged: str = ""  # the service learner flagged "baseline", "canary", both or neither
 
     @property
     def rolled_back(self) -> bool:
@@ -79,12 +80,16 @@ def run(job: Job) -> RunResult | None:
     sim = Simulator(scenario, job.seed)
     weight = job.fixed_weight if job.fixed_weight is not None else float(rule.weight)
     t, paused, last, decided = 0.0, False, Action.CONTINUE, math.inf
+    flagged: set[str] = set()
     while t < job.horizon - 1e-9:
         for sample in sim.tick(t, DT, weight):
             rule.observe(sample)
         t += DT
         verdict = rule.evaluate(t)
         last = verdict.action
+        if verdict.anomaly is not None:
+            flagged |= {"baseline"} if verdict.anomaly.baseline_flag else set()
+            flagged |= {"canary"} if verdict.anomaly.canary_flag else set()
         if last is Action.PAUSE:
             lo, hi = job.pause_window or (-math.inf, math.inf)
             paused = paused or lo <= t <= hi
@@ -106,4 +111,5 @@ def run(job: Job) -> RunResult | None:
         excess_failed=float(sim.excess_failed),
         canary_requests=int(sim.canary_requests),
         cpu_seconds=time.perf_counter() - started,
+        flagged="+".join(sorted(flagged)),
     )

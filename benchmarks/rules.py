@@ -14,10 +14,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 import numpy as np
 
+from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.incumbents import ArgoRollouts, Flagger, Kayenta, OracleSPRT
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import Sample, StepPolicy, Verdict
@@ -29,11 +31,17 @@ from sentra_ml.simulate import (
     ServiceModel,
     TailLatency,
     default_spec,
+    learned_history,
+    scenario_library,
 )
 
 RULES = ("sentra", "sentra_hold", "kayenta", "flagger", "argo", "oracle")
 # ablation: the judge without its forecast holds (what forecasting adds), run by ablation.py
 ABLATIONS = ("sentra", "sentra_no_forecast")
+# the judge with the service's learner after a day of the scenario's baseline, run by learner.py
+LEARNER_RULES = ("sentra", "sentra_learner")
+HISTORY_HOURS = 26.0  # the daily views need more than a day
+HISTORY_SEED = 7
 INCUMBENTS = ("kayenta", "flagger", "argo")
 # sentra_hold: Sentra's judge with its step schedule frozen at the first step (never steps,
 # never promotes, never pauses for a slow step): the pure detection speed of its tests, for
@@ -77,6 +85,9 @@ def make_rule(
         return RolloutJudge(default_spec())
     if name == "sentra_hold":
         return RolloutJudge(default_spec(policy=HOLD))
+    if name == "sentra_learner":
+        learner = ServiceLearner.from_bytes(_history(scenario.name))
+        return RolloutJudge(default_spec(), learner=learner)
     if name == "sentra_no_forecast":
         return RolloutJudge(dataclasses.replace(default_spec(), forecast_horizon_seconds=0.0))
     if name == "kayenta":
@@ -96,6 +107,12 @@ def make_rule(
             threshold_ms=cfg.threshold_ms, q1=cfg.bad, q0=cfg.base, onset=onset, weight=weight
         )
     raise ValueError(f"unknown rule {name!r} (known: {', '.join(RULES)})")
+
+
+@cache
+def _history(name: str) -> bytes:
+    """The learner's checkpoint after HISTORY_HOURS of the scenario (once per process)."""
+    return learned_history(scenario_library()[name], HISTORY_HOURS, HISTORY_SEED).to_bytes()
 
 
 def oracle_config(scenario: Scenario) -> OracleConfig | None:

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = None
     alpha: float = 0.01
     evaluation_interval_seconds: float = Field(default=2.0, gt=0.0)
+    service_learner: bool = True  # judge with each service's learned normal (pause / hold)
     auth_disabled: bool = False  # only for local use: every caller is an anonymous admin
     webhook_secret: str | None = None  # HMAC key that integration callers may sign with
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)

@@ -21,10 +21,20 @@ from sentra_ml.api.routes import admin, health, integrations, rollouts, stream, 
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus, InProcessBus, RedisBus
 from sentra_ml.store.db import make_engine, session_factory, upgrade
+from sentra_ml.store.learners import BusLearnerStore, FileLearnerStore, LearnerStore
 
 
 def make_bus(settings: Settings) -> Bus:
     return RedisBus(settings.redis_url) if settings.redis_url else InProcessBus()
+
+
+def make_learner_store(settings: Settings, bus: Bus) -> LearnerStore | None:
+    """Redis when replicas share one, else files under `data_dir`; None when turned off."""
+    if not settings.service_learner:
+        return None
+    if settings.redis_url:
+        return BusLearnerStore(bus)
+    return FileLearnerStore(settings.data_dir / "learners")
 
 
 def build_services(settings: Settings) -> Services:
@@ -39,7 +49,10 @@ def build_services(settings: Settings) -> Services:
         sessions=sessions,
         bus=bus,
         live=LiveRollouts(
-            sessions=sessions, bus=bus, interval=settings.evaluation_interval_seconds
+            sessions=sessions,
+            bus=bus,
+            interval=settings.evaluation_interval_seconds,
+            learners=make_learner_store(settings, bus),
         ),
         metrics=Metrics(),
         tokens=TokenCache(sessions),

@@ -2,12 +2,16 @@
 tails that log into its judge, evaluates, records what changed and publishes every verdict.
 
 The log is the analysis checkpoint: a replica that takes over (or restarts) rebuilds the judge by
-replaying it, evaluating at the same spacing as live, so its step state comes back too.
+replaying it, evaluating at the same spacing as live, so its step state comes back too. The
+service's learner is saved every SAVE_SECONDS and at the end; the rollout keeps the checkpoint
+it started from on the bus, so a replay starts from the same learner and learns nothing twice.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import math
 import threading
 import time
@@ -20,13 +24,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.judge.normal import service_learner
 from sentra_ml.analysis.types import MetricKind, RolloutSpec, SampleError
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.spec import TelemetryLine, parse_spec
 from sentra_ml.store import audit
 from sentra_ml.store import bus as channels
 from sentra_ml.store.bus import Bus
+from sentra_ml.store.learners import LearnerStore
 from sentra_ml.store.schema import Decision, Rollout
 from sentra_ml.store.states import TERMINAL, State, after_verdict
 
@@ -36,6 +43,9 @@ VERDICT_TTL = 3600.0
 READ_CACHE_SECONDS = 0.2
 MAX_FUTURE_SECONDS = 60.0
 MAX_PAST_SECONDS = 3600.0
+SAVE_SECONDS = 60.0  # a crash loses at most this much of a service's learning
+
+log = logging.getLogger(__name__)
 
 _FORMS = {
     MetricKind.RATIO: ("total/failed",),
@@ -58,6 +68,10 @@ def lease_key(rollout_id: str) -> str:
 
 def state_key(rollout_id: str) -> str:
     return f"sentra:state:{rollout_id}"
+
+
+def learner_start_key(rollout_id: str) -> str:
+    return f"sentra:learner-start:{rollout_id}"
 
 
 def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -> None:
@@ -118,6 +132,7 @@ class _Live:
     clock: float = -math.inf  # the judge's last evaluation time (it must not go back)
     last: dict[str, Any] | None = None
     recorded: tuple[str, float] | None = None  # (action, weight) of the last recorded decision
+    saved: float = -math.inf  # when the service's learner was last saved (the judge's clock)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -134,8 +149,10 @@ class LiveRollouts:
         bus: Bus,
         interval: float,
         on_verdict: Callable[[dict[str, Any]], None] | None = None,
+        learners: LearnerStore | None = None,
     ) -> None:
         self.sessions = sessions
+        self.learners = learners
         self.bus = bus
         self.interval = interval
         self.replica = uuid.uuid4().hex
@@ -208,6 +225,7 @@ class LiveRollouts:
             data = verdict.to_dict()
             data["rollout_id"] = rollout.id
             live.last = data
+            self._save_learner(live, now)
         self.bus.put(verdict_key(rollout.id), json.dumps(data), VERDICT_TTL)
         self._reads.pop(rollout.id, None)
         changes = self._record(rollout.id, live, data)
@@ -227,10 +245,40 @@ class LiveRollouts:
             live = self._live.get(rollout.id)
             if live is None:
                 spec = parse_spec(rollout.spec)
-                live = _Live(spec, RolloutJudge(spec, rollout.created_at), State(rollout.state))
+                judge = RolloutJudge(spec, rollout.created_at, self._learner(rollout.id, spec))
+                live = _Live(spec, judge, State(rollout.state))
                 live.recorded = self._last_recorded(rollout.id)
                 self._live[rollout.id] = live
             return live
+
+    def _learner(self, rollout_id: str, spec: RolloutSpec) -> ServiceLearner | None:
+        """The service's learner as it was when this rollout started (None without a store)."""
+        if self.learners is None:
+            return None
+        key = learner_start_key(rollout_id)
+        raw = self.bus.get(key)
+        checkpoint = base64.b64decode(raw) if raw is not None else self.learners.load(spec.service)
+        learner = None
+        if checkpoint is not None:
+            try:
+                learner = ServiceLearner.from_bytes(checkpoint)
+            except ValueError as err:
+                log.warning("service %r: learner checkpoint unusable (%s); starting afresh",
+                            spec.service, err)  # fmt: skip
+        if learner is None:
+            learner = service_learner()
+        if raw is None:
+            self.bus.put(key, base64.b64encode(learner.to_bytes()).decode(), LOG_TTL)
+        return learner
+
+    def _save_learner(self, live: _Live, now: float) -> None:
+        normal = live.judge.normal
+        if self.learners is None or normal is None or live.saved == math.inf:
+            return
+        over = live.judge.final is not None
+        if over or now - live.saved >= SAVE_SECONDS:
+            self.learners.save(live.spec.service, normal.learner.to_bytes())
+            live.saved = math.inf if over else now
 
     def _last_recorded(self, rollout_id: str) -> tuple[str, float] | None:
         with self.sessions() as session:

@@ -39,7 +39,6 @@ __all__ = [
     "EnvironmentIncident",
     "ErrorStep",
     "Fault",
-    "learned_history",
     "IntermittentBursts",
     "LatencyShift",
     "NoFault",
@@ -53,6 +52,7 @@ __all__ = [
     "TickParams",
     "Traffic",
     "default_spec",
+    "learned_history",
     "scenario_library",
     "total_rps",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -18,6 +19,7 @@ from sentra_ml.api.app import create_app
 from sentra_ml.api.loop import run_round
 from sentra_ml.settings import Settings
 from sentra_ml.store import tokens
+from sentra_ml.store.learners import learner_key
 from sentra_ml.store.tokens import Role
 
 METRICS = [
@@ -76,11 +78,23 @@ def lines(
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if backend == "embedded":
         return Settings(data_dir=tmp_path / "sentra")
+    redis_url = request.getfixturevalue("redis_url")
+    _forget_learners(redis_url)
     return Settings(
         data_dir=tmp_path / "sentra",
         database_url=request.getfixturevalue("mysql_url"),
-        redis_url=request.getfixturevalue("redis_url"),
+        redis_url=redis_url,
     )
+
+
+def _forget_learners(url: str) -> None:
+    """Service learners live 90 days in Redis: a test must not inherit an earlier run's."""
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(learner_key("*")):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def start(settings: Settings) -> Iterator[Api]:

@@ -42,6 +42,11 @@ class RolloutJudge:
         self._final: Verdict | None = None
 
     @property
+    def final(self) -> Verdict | None:
+        """The rollback or promotion, once decided."""
+        return self._final
+
+    @property
     def weight(self) -> float:
         """The canary weight the judge believes is in force."""
         if self._final is not None:

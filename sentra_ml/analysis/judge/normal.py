@@ -128,9 +128,7 @@ class ServiceNormal:
     def __init__(self, spec: RolloutSpec, learner: ServiceLearner, seed: int = 0) -> None:
         self.service = spec.service
         self.learner = learner
-        self.quantiles = {
-            m.name: m.quantiles for m in spec.metrics if m.kind is MetricKind.LATENCY
-        }
+        self.quantiles = {m.name: m.quantiles for m in spec.metrics if m.kind is MetricKind.LATENCY}
         self.rng = np.random.default_rng(seed)
         self.windows: dict[Cohort, _Window | None] = {c: None for c in Cohort}
         self.last: dict[Cohort, Detection | None] = {c: None for c in Cohort}

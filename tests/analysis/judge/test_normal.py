@@ -70,12 +70,12 @@ def test_a_rollout_started_during_an_incident_pauses_until_it_is_over() -> None:
     assert verdicts[-1].action is Action.PROMOTE and verdicts[-1].ts > end
 
 
-def test_a_canary_unlike_the_service_is_held_before_its_tests_roll_back() -> None:
+def test_a_canary_unlike_the_service_is_held_until_its_tests_roll_back() -> None:
     scenario = dataclasses.replace(
-        scenario_library()["error_step"], fault=ErrorStep(20.0, 0.08), name="big_step"
+        scenario_library()["error_step"], fault=ErrorStep(20.0, 0.03), name="early_step"
     )
     judge = RolloutJudge(default_spec(), 0.0, _learner("aa"))
-    sim, t, held_at = Simulator(scenario, 3), 0.0, []
+    sim, t, held_at = Simulator(scenario, 0), 0.0, []
     while t < 600:
         for sample in sim.tick(t, 2.0, judge.weight):
             judge.observe(sample)
@@ -86,7 +86,7 @@ def test_a_canary_unlike_the_service_is_held_before_its_tests_roll_back() -> Non
         if verdict.action is Action.ROLLBACK:
             break
     assert verdict.action is Action.ROLLBACK
-    assert held_at, "the learner never flagged an 8x error ratio"
+    assert held_at, "the learner never flagged a 3x error ratio"
     assert all(w == current and a is Action.CONTINUE for w, current, a in held_at)
 
 
@@ -94,7 +94,9 @@ def test_a_cold_learner_abstains() -> None:
     verdicts = _rollout("aa", 0, service_learner(), 120.0)
     anomaly = verdicts[-1].anomaly
     assert anomaly is not None and not anomaly.warm
-    assert not any(v.anomaly and (v.anomaly.baseline_flag or v.anomaly.canary_flag) for v in verdicts)
+    assert not any(
+        v.anomaly and (v.anomaly.baseline_flag or v.anomaly.canary_flag) for v in verdicts
+    )
 
 
 def test_the_judge_learns_the_baseline_and_never_the_canary() -> None:

@@ -1,0 +1,77 @@
+"""Per-service learner checkpoints: on the bus (Redis) when shared, in files when embedded.
+
+A checkpoint is `ServiceLearner.to_bytes()`, a pickle: only Sentra writes these keys and files,
+so only Sentra's own bytes are ever loaded. Two rollouts of one service at once each learn
+their own baseline; the one that saves last wins.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from sentra_ml.store.bus import Bus
+
+LEARNER_TTL = 90 * 24 * 3600.0  # a service not rolled out for 90 days starts afresh
+
+
+def learner_key(service: str) -> str:
+    return f"sentra:learner:{service}"
+
+
+class LearnerStore(Protocol):
+    def load(self, service: str) -> bytes | None:
+        """The service's last checkpoint, or None for a service never seen."""
+        ...
+
+    def save(self, service: str, checkpoint: bytes) -> None:
+        """Replace the service's checkpoint, whole or not at all."""
+        ...
+
+
+class BusLearnerStore:
+    """Checkpoints as base64 strings on the bus: every replica sees the same learner."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def load(self, service: str) -> bytes | None:
+        raw = self.bus.get(learner_key(service))
+        return None if raw is None else base64.b64decode(raw)
+
+    def save(self, service: str, checkpoint: bytes) -> None:
+        self.bus.put(learner_key(service), base64.b64encode(checkpoint).decode(), LEARNER_TTL)
+
+
+class FileLearnerStore:
+    """One file per service under `root`, replaced atomically (a crash leaves the old one)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, service: str) -> Path:
+        # service names are free text: hash them into safe, fixed-length file names
+        return self.root / f"{hashlib.sha256(service.encode()).hexdigest()[:32]}.learner"
+
+    def load(self, service: str) -> bytes | None:
+        try:
+            return self._path(service).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save(self, service: str, checkpoint: bytes) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(checkpoint)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path(service))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
