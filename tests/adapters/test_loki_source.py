@@ -136,7 +136,7 @@ def test_a_dead_loki_is_unavailable() -> None:
 def test_bad_configuration_is_refused() -> None:
     with pytest.raises(Misconfigured, match=r"metrics\[x\].total: the query must use \$selector"):
         LogMetric.from_config({"name": "x", "kind": "ratio", "total": "a", "failed": "b"})
-    with pytest.raises(Misconfigured, match="Loki has no latency samples"):
+    with pytest.raises(Misconfigured, match="loki has no latency samples"):
         LogMetric.from_config({"name": "x", "kind": "latency", "buckets": "{$selector}"})
     with pytest.raises(Misconfigured, match=r"^loki: cohorts: .*missing \['baseline'\]"):
         source("http://127.0.0.1:1", cohorts={"canary": 'app="x"'})

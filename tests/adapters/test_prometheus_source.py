@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import sentra_adapters.telemetry.prometheus as prometheus_module
+import sentra_adapters.telemetry.range_query as range_query
 from adapter_servers import free_port, wait_until
 from prometheus_server import CPU, FAILED, RPS, PrometheusSetup, running_prometheus
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
@@ -164,7 +164,7 @@ def test_a_long_window_is_fetched_in_chunks(
 ) -> None:
     # Prometheus refuses more than 11,000 points per series; a 1,000-point limit shows the
     # chunks are stitched without gaps or duplicates (an instant gauge has a value at each step)
-    monkeypatch.setattr(prometheus_module, "_MAX_POINTS", 1000)
+    monkeypatch.setattr(range_query, "MAX_POINTS", 1000)
     query = {"value": "process_cpu_ratio{$selector}"}
     latest = PromMetric("cpu_now", MetricKind.GAUGE, query, instance_label="pod")
     fine = PrometheusSource(url=source.url, cohorts=COHORTS, metrics=[latest], step=0.001)

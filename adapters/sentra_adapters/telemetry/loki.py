@@ -16,22 +16,20 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from string import Template
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
-from sentra_adapters.telemetry.base import Window
-from sentra_adapters.traffic.weights import cohort_names
+from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
+from sentra_adapters.telemetry.templates import TemplatedMetric
 from sentra_ml.analysis.types import (
     Cohort,
     GaugeSample,
     MetricKind,
     RatioSample,
     Sample,
-    SampleError,
 )
 
 _BACKEND = "loki"
@@ -39,40 +37,15 @@ _QUERIES: Mapping[MetricKind, tuple[str, ...]] = {
     MetricKind.RATIO: ("total", "failed"),
     MetricKind.GAUGE: ("value",),
 }
-_MAX_POINTS = 10_000  # Loki refuses more than 11,000 points per series
 _Points = dict[float, float]  # value per timestamp, summed over the series
 
 
 @dataclass(frozen=True)
-class LogMetric:
+class LogMetric(TemplatedMetric):
     """A metric as LogQL templates: ``total`` and ``failed`` (ratio) or ``value`` (gauge)."""
 
-    name: str
-    kind: MetricKind
-    queries: Mapping[str, str]
-    _templates: Mapping[str, Template] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        where = f"metrics[{self.name}]"
-        kind = MetricKind(self.kind)
-        if kind not in _QUERIES:
-            raise Misconfigured(_BACKEND, f"{where}: Loki has no {kind} samples")
-        if set(self.queries) != set(_QUERIES[kind]):
-            raise Misconfigured(_BACKEND, f"{where}: a {kind} metric needs {_QUERIES[kind]}")
-        for key, text in self.queries.items():
-            # without the selector both cohorts would count the same streams
-            if "$selector" not in text:
-                raise Misconfigured(_BACKEND, f"{where}.{key}: the query must use $selector")
-        templates = {key: Template(text) for key, text in self.queries.items()}
-        object.__setattr__(self, "_templates", templates)
-
-    def render(self, query: str, selector: str, interval_seconds: float) -> str:
-        """The LogQL text of `query` for one cohort."""
-        interval = f"{round(interval_seconds * 1000)}ms"
-        try:
-            return self._templates[query].substitute(selector=selector, interval=interval)
-        except (KeyError, ValueError) as e:
-            raise Misconfigured(_BACKEND, f"metrics[{self.name}].{query}: bad template {e}") from e
+    backend: ClassVar[str] = _BACKEND
+    query_names: ClassVar[Mapping[MetricKind, tuple[str, ...]]] = _QUERIES
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LogMetric:
@@ -107,7 +80,7 @@ def line_count(name: str, line_filter: str = "") -> LogMetric:
     return LogMetric(name, MetricKind.GAUGE, {"value": query})
 
 
-class LokiSource:
+class LokiSource(RangeQuerySource[LogMetric, _Points]):
     """Samples of interval `step` seconds from the Loki HTTP API at `url`.
 
     `cohorts` maps each cohort to its stream matchers (``app="shop", track="canary"``);
@@ -128,58 +101,23 @@ class LokiSource:
         timeout: float = 5.0,
         client: httpx.Client | None = None,
     ) -> None:
-        if not step >= 0.001:  # LogQL durations here are whole milliseconds
-            raise Misconfigured(self.kind, f"step: must be >= 0.001 s, got {step}")
-        self.url = url.rstrip("/")
-        self.cohorts = cohort_names(self.kind, cohorts, "cohorts")
         parsed = [m if isinstance(m, LogMetric) else LogMetric.from_config(m) for m in metrics]
-        self._metrics = {m.name: m for m in parsed}
-        if len(self._metrics) != len(parsed):
-            raise Misconfigured(self.kind, "metrics: duplicate names")
-        self.step = step
+        super().__init__(
+            url=url, cohorts=cohorts, metrics=parsed, step=step, timeout=timeout, client=client
+        )
         self.tenant = tenant
-        self.timeout = timeout
-        self.client = client or httpx.Client(timeout=timeout)
-
-    def metrics(self) -> Sequence[str]:
-        """The configured metric names."""
-        return list(self._metrics)
-
-    def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
-        """Samples whose intervals end in [start, end], on a grid of `step` seconds so that
-        successive windows tile without overlap."""
-        spec = self._metrics.get(metric)
-        if spec is None:
-            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
-        if cohort not in self.cohorts:
-            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
-        cohort = Cohort(cohort)
-        first = math.ceil(start / self.step) * self.step
-        last = math.floor(end / self.step) * self.step
-        points = {
-            name: self._range(spec.render(name, self.cohorts[cohort], self.step), first, last)
-            for name in spec.queries
-        }
-        try:
-            samples = tuple(_samples(spec, cohort, points))
-        except (SampleError, ValueError) as e:
-            raise BadResponse(self.kind, f"{metric}: values Sentra cannot use: {e}") from e
-        return Window(metric, cohort, start, end, samples)
-
-    def close(self) -> None:
-        """Closes the HTTP client."""
-        self.client.close()
 
     def _range(self, query: str, first: float, last: float) -> _Points:
-        """`query_range` in chunks, as Loki answers at most 11,000 points per series."""
         merged: _Points = defaultdict(float)
-        chunk = _MAX_POINTS * self.step
-        while first <= last:
-            upto = min(last, first + chunk - self.step)
-            for ts, value in self.query_range(query, first, upto).items():
+        for lo, hi in chunks(first, last, self.step):
+            for ts, value in self.query_range(query, lo, hi).items():
                 merged[ts] += value
-            first = upto + self.step
         return dict(merged)
+
+    def _samples(
+        self, spec: LogMetric, cohort: Cohort, results: Mapping[str, _Points]
+    ) -> Iterable[Sample]:
+        return _build_samples(spec, cohort, results)
 
     def query_range(self, query: str, start: float, end: float) -> _Points:
         """One range query, its series summed per timestamp (Unix seconds)."""
@@ -224,7 +162,9 @@ def _matrix(query: str, response: httpx.Response) -> _Points:
         raise BadResponse(_BACKEND, f"query {query!r}: not a Loki matrix: {e!r}") from e
 
 
-def _samples(spec: LogMetric, cohort: Cohort, points: Mapping[str, _Points]) -> Iterable[Sample]:
+def _build_samples(
+    spec: LogMetric, cohort: Cohort, points: Mapping[str, _Points]
+) -> Iterable[Sample]:
     if spec.kind is MetricKind.GAUGE:
         for ts, value in sorted(points["value"].items()):
             yield GaugeSample(ts, cohort, spec.name, value)

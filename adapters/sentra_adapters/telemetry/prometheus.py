@@ -13,10 +13,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
-from sentra_adapters.telemetry.base import Window
+from sentra_adapters.errors import BadResponse, Rejected, Unavailable
 from sentra_adapters.telemetry.promql import PromMetric
-from sentra_adapters.traffic.weights import cohort_names
+from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
 from sentra_ml.analysis.types import (
     Cohort,
     GaugeSample,
@@ -24,14 +23,12 @@ from sentra_ml.analysis.types import (
     MetricKind,
     RatioSample,
     Sample,
-    SampleError,
 )
 
 _Series = list[tuple[dict[str, str], dict[float, float]]]  # labels, value per timestamp
-_MAX_POINTS = 10_000  # Prometheus refuses range queries of more than 11,000 points
 
 
-class PrometheusSource:
+class PrometheusSource(RangeQuerySource[PromMetric, _Series]):
     """Samples of interval `step` seconds from the Prometheus HTTP API at `url`.
 
     `cohorts` maps each cohort to its label matchers (``version="v2"``); `metrics` are
@@ -50,58 +47,23 @@ class PrometheusSource:
         timeout: float = 5.0,
         client: httpx.Client | None = None,
     ) -> None:
-        if not step >= 0.001:  # Prometheus steps are whole milliseconds
-            raise Misconfigured(self.kind, f"step: must be >= 0.001 s, got {step}")
-        self.url = url.rstrip("/")
-        self.cohorts = cohort_names(self.kind, cohorts, "cohorts")
         parsed = [m if isinstance(m, PromMetric) else PromMetric.from_config(m) for m in metrics]
-        self._metrics = {m.name: m for m in parsed}
-        if len(self._metrics) != len(parsed):
-            raise Misconfigured(self.kind, "metrics: duplicate names")
-        self.step = step
-        self.timeout = timeout
-        self.client = client or httpx.Client(timeout=timeout)
-
-    def metrics(self) -> Sequence[str]:
-        """The configured metric names."""
-        return list(self._metrics)
-
-    def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
-        """Samples whose intervals end in [start, end], on a grid of `step` seconds so that
-        successive windows tile without overlap."""
-        spec = self._metrics.get(metric)
-        if spec is None:
-            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
-        if cohort not in self.cohorts:
-            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
-        cohort = Cohort(cohort)
-        first = math.ceil(start / self.step) * self.step
-        last = math.floor(end / self.step) * self.step
-        results = {
-            name: self._range(spec.render(name, self.cohorts[cohort], self.step), first, last)
-            for name in spec.queries
-        }
-        try:
-            samples = _samples(spec, cohort, results)
-        except (SampleError, ValueError) as e:
-            raise BadResponse(self.kind, f"{metric}: values Sentra cannot use: {e}") from e
-        return Window(metric, cohort, start, end, tuple(samples))
-
-    def close(self) -> None:
-        """Closes the HTTP client."""
-        self.client.close()
+        super().__init__(
+            url=url, cohorts=cohorts, metrics=parsed, step=step, timeout=timeout, client=client
+        )
 
     def _range(self, query: str, first: float, last: float) -> _Series:
-        """`query_range` in chunks, as Prometheus answers at most 11,000 points per series."""
         merged: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], dict[float, float]]] = {}
-        chunk = _MAX_POINTS * self.step
-        while first <= last:
-            upto = min(last, first + chunk - self.step)
-            for labels, values in self.query_range(query, first, upto):
+        for lo, hi in chunks(first, last, self.step):
+            for labels, values in self.query_range(query, lo, hi):
                 key = tuple(sorted(labels.items()))
                 merged.setdefault(key, (labels, {}))[1].update(values)
-            first = upto + self.step
         return list(merged.values())
+
+    def _samples(
+        self, spec: PromMetric, cohort: Cohort, results: Mapping[str, _Series]
+    ) -> Iterable[Sample]:
+        return _build_samples(spec, cohort, results)
 
     def query_range(self, query: str, start: float, end: float) -> _Series:
         """The matrix of one range query: labels and values per timestamp of each series."""
@@ -139,7 +101,9 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _samples(spec: PromMetric, cohort: Cohort, results: Mapping[str, _Series]) -> list[Sample]:
+def _build_samples(
+    spec: PromMetric, cohort: Cohort, results: Mapping[str, _Series]
+) -> list[Sample]:
     if spec.kind is MetricKind.RATIO:
         return list(_ratios(spec.name, cohort, results["total"], results["failed"]))
     if spec.kind is MetricKind.LATENCY:

@@ -1,14 +1,13 @@
-"""PromQL templates per metric: ``$selector`` is the cohort's label matchers, ``$interval`` the
-length of one evaluation interval, so each point of a range query is one interval's sample."""
+"""PromQL templates per metric (see `templates`) and helpers for the usual metric shapes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from string import Template
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from sentra_adapters.errors import Misconfigured
+from sentra_adapters.telemetry.templates import TemplatedMetric
 from sentra_ml.analysis.types import MetricKind
 
 _BACKEND = "prometheus"
@@ -21,36 +20,15 @@ QUERY_NAMES: Mapping[MetricKind, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class PromMetric:
+class PromMetric(TemplatedMetric):
     """A metric as PromQL templates; `scale` multiplies bucket bounds (1000: seconds -> ms),
     `instance_label` names the label that tells a gauge's instances apart."""
 
-    name: str
-    kind: MetricKind
-    queries: Mapping[str, str]
+    backend: ClassVar[str] = _BACKEND
+    query_names: ClassVar[Mapping[MetricKind, tuple[str, ...]]] = QUERY_NAMES
+
     scale: float = 1.0
     instance_label: str = "instance"
-    _templates: Mapping[str, Template] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        where = f"metrics[{self.name}]"
-        wanted = set(QUERY_NAMES[MetricKind(self.kind)])
-        if set(self.queries) != wanted:
-            raise Misconfigured(_BACKEND, f"{where}: a {self.kind} metric needs {sorted(wanted)}")
-        for key, text in self.queries.items():
-            # without the selector both cohorts would read the same series
-            if "$selector" not in text:
-                raise Misconfigured(_BACKEND, f"{where}.{key}: the query must use $selector")
-        templates = {key: Template(text) for key, text in self.queries.items()}
-        object.__setattr__(self, "_templates", templates)
-
-    def render(self, query: str, selector: str, interval_seconds: float) -> str:
-        """The PromQL text of `query` for one cohort."""
-        interval = f"{round(interval_seconds * 1000)}ms"
-        try:
-            return self._templates[query].substitute(selector=selector, interval=interval)
-        except (KeyError, ValueError) as e:
-            raise Misconfigured(_BACKEND, f"metrics[{self.name}].{query}: bad template {e}") from e
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PromMetric:

@@ -9,8 +9,6 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from river import anomaly, preprocessing
-
 from sentra_ml.analysis.anomaly.calibration import TailCalibrator
 from sentra_ml.analysis.anomaly.tracker import FeatureTracker
 
@@ -79,6 +77,8 @@ class ServiceLearner:
         self.tree_calibrator = TailCalibrator(
             window=self.config.history, min_history=self.config.warmup
         )
+        from river import anomaly, preprocessing  # on first use, as in FeatureTracker
+
         self.scaler = preprocessing.MinMaxScaler()
         self.trees = anomaly.HalfSpaceTrees(seed=self.config.seed)
         # (interval, p-value) of recent intervals, p increasing: a sliding minimum of p-values

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from array import array
 
-from river import drift
-
 # sigma / mean absolute deviation for a normal law: turns mean absolute deviations into z units
 _MAD_TO_SIGMA = math.sqrt(math.pi / 2)
 SECONDS_PER_DAY = 86400.0
@@ -67,7 +65,11 @@ class FeatureTracker:
         self.day_dev = 0.0  # mean absolute change from the same time yesterday
         self.day_n = 0
         # a standardised input makes ADWIN's defaults mean the same for every feature's units
-        self.change = drift.ADWIN()
+        # river loads on first use: its drift package pulls in its datasets (~1.5 s), which
+        # every `sentra` command would otherwise pay
+        from river.drift import ADWIN
+
+        self.change = ADWIN()
         self.changed = False  # ADWIN detected a change when it learned the last value
 
     def __getstate__(self) -> dict[str, object]:
