@@ -13,7 +13,8 @@ It follows the documented REST shapes:
   ``InProgress`` and another PATCH is 409 ContainerAppOperationInProgress. Traffic must name
   existing revisions (or ``latestRevision``), integer weights summing to 100, in ``Multiple``
   revision mode, else 400. The API has no ETag or If-Match for this resource;
-- App Service's config/web PATCH is synchronous; ``experiments.rampUpRules`` must route to a
+- the function app has slots ``staging`` and ``beta`` (the latter only as a routing target);
+  App Service's config/web PATCH is synchronous; ``experiments.rampUpRules`` must route to a
   slot host name of the site with ``reroutePercentage`` in 0-100, else 400 in App Service's own
   error format (``{"Code", "Message", "Details"}``, not ARM's ``{"error": ...}``). A slot swap is
   a POST answered 202 with a ``Location`` (``operationresults``); the slots' content (here the
@@ -46,6 +47,7 @@ APP_PATH = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.App/co
 APP_REVISIONS = {"baseline": "checkout--v1", "canary": "checkout--v2"}
 APP_FOREIGN = "checkout--v0"
 SITE, SLOT = "checkout-fn", "staging"
+Answer = tuple[int, Any, dict[str, str]]  # status, JSON body, headers
 _ARM = r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/"
 _ROUTES = {
     "app": re.compile(_ARM + r"microsoft\.app/containerapps/([^/]+)$", re.I),
@@ -86,20 +88,28 @@ class FakeARM:
     polls: int = 1  # operation polls answered 202 before the operation is done
     _counter: int = 0
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]],
-               headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
+        body: bytes,
+    ) -> Answer:  # fmt: skip
         try:
             auth = headers.get("authorization", "")
             if not auth.startswith("Bearer "):
-                raise ArmError(401, "AuthenticationFailed",
-                               "Authentication failed. The 'Authorization' header is missing.")
+                raise ArmError(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                )
             if auth != f"Bearer {TOKEN}":
                 raise ArmError(401, "InvalidAuthenticationToken",
                                "The access token is invalid.")  # fmt: skip
             version = query.get("api-version", [""])[0]
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", version):
-                raise ArmError(400, "MissingApiVersionParameter", "The api-version query "
-                               "parameter (?api-version=) is required for all requests.")
+                raise ArmError(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                )
             for route, pattern in _ROUTES.items():
                 match = pattern.match(path)
                 if match:
@@ -109,7 +119,7 @@ class FakeARM:
             return e.status, e.body(), {}
 
     def _route(self, route: str, method: str, names: tuple[str, ...], version: str,
-               body: bytes) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
+               body: bytes) -> Answer:  # fmt: skip
         web = route in ("config", "slot", "swap", "web_op")
         if route in ("app_op", "web_op"):
             return self._poll(names[-1], version)
@@ -152,7 +162,7 @@ class FakeARM:
             if method != "PATCH":
                 raise ArmError(405, "MethodNotAllowed", f"{method} is not supported here", True)
             props = merge_patch(self.configs[names[0]], sent.get("properties") or {})
-            _check_rules(props, {self.slot(names[0])["properties"]["defaultHostName"]})
+            _check_rules(props, {f"{names[0]}-{s}.azurewebsites.net" for s in (SLOT, "beta")})
             self.configs[names[0]] = props
             return 200, self.config(names[0]), {}
         if method != "POST":
@@ -164,8 +174,9 @@ class FakeARM:
                            "is in progress.", True)  # fmt: skip
         return self._start("web", names[0], version, _swap_done)
 
-    def _start(self, kind: str, name: str, version: str,
-               finish: Callable[[FakeARM, str], None]) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
+    def _start(
+        self, kind: str, name: str, version: str, finish: Callable[[FakeARM, str], None]
+    ) -> Answer:
         self._counter += 1
         op_id = f"op-{self._counter}"
         self.operations[op_id] = {"polls": self.polls, "finish": finish, "name": name,
@@ -181,7 +192,7 @@ class FakeARM:
                     f"{self.operations[op_id]['name']}/operationresults/{op_id}"  # fmt: skip
         return {"Location": f"{self.url}{where}?api-version={version}", "Retry-After": "0"}
 
-    def _poll(self, op_id: str, version: str) -> tuple[int, Any, dict[str, str]]:
+    def _poll(self, op_id: str, version: str) -> Answer:
         op = self.operations.get(op_id)
         if op is None:
             raise ArmError(404, "OperationNotFound", f"Operation {op_id} not found.")
@@ -262,8 +273,13 @@ def _check_rules(props: dict[str, Any], hosts: set[str]) -> None:
             raise ArmError(400, "BadRequest", f"reroutePercentage {share!r} must be in 0-100",
                            True)  # fmt: skip
         if rule.get("actionHostName") not in hosts or not rule.get("name"):
-            raise ArmError(400, "BadRequest", f"Invalid routing rule {rule.get('name')!r}: "
-                           f"'{rule.get('actionHostName')}' is not a slot of this site", True)
+            raise ArmError(
+                400,
+                "BadRequest",
+                f"Invalid routing rule {rule.get('name')!r}: "
+                f"'{rule.get('actionHostName')}' is not a slot of this site",
+                True,
+            )
 
 
 def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
@@ -285,8 +301,13 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
             .sign(key, hashes.SHA256()))  # fmt: skip
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                         serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     return context, cert_file
@@ -345,3 +366,49 @@ def running_arm(directory: Path) -> Iterator[tuple[FakeARM, Path]]:
         arm.url = url
         reset(arm)
         yield arm, cert
+
+
+@dataclass(frozen=True)
+class RouterSetup:
+    router: Any
+    api: FakeARM
+    cert: Path
+
+
+CONFIG = {
+    "azure_container_apps": {"resource_group": RG, "app": APP, "revisions": APP_REVISIONS},
+    "azure_functions": {"resource_group": RG, "site": SITE,
+                        "slots": {"baseline": "production", "canary": SLOT}},
+}  # fmt: skip
+
+
+def azure_router(kind: str, url: str, cert: Path | None, **config: Any) -> Any:
+    """A router of `kind` on the fake's objects through `url`, trusting `cert`."""
+    from sentra_adapters.traffic.registry import routers
+
+    config = {**CONFIG[kind], "subscription_id": SUB, "base_url": url, "timeout": 2.0,
+              "credential": FakeCredential(), "poll_interval": 0.01,
+              "connection_verify": None if cert is None else str(cert), **config}  # fmt: skip
+    return routers.create(kind, **config)
+
+
+@contextlib.contextmanager
+def running_azure_router(kind: str, directory: Path) -> Iterator[RouterSetup]:
+    """The fake ARM and a router of `kind` on it."""
+    with running_arm(directory) as (arm, cert):
+        yield RouterSetup(azure_router(kind, arm.url, cert), arm, cert)
+
+
+@contextlib.contextmanager
+def answering_tls(directory: Path, status: int, body: Any) -> Iterator[tuple[str, Path, list[str]]]:
+    """An HTTPS endpoint answering every request with `status` and JSON `body`; yields its URL,
+    the certificate to trust and the log of requests."""
+    context, cert = self_signed(directory)
+    seen: list[str] = []
+
+    def handle(method: str, path: str, query: Any, headers: Any, data: bytes) -> Answer:
+        seen.append(f"{method} {path}")
+        return status, body, {}
+
+    with json_server(handle, context) as url:
+        yield url, cert, seen

@@ -34,13 +34,15 @@ PROJECT, REGION, SERVICE = "shop-prod", "europe-west1", "checkout"
 SERVICE_NAME = f"projects/{PROJECT}/locations/{REGION}/services/{SERVICE}"
 REVISIONS = {"baseline": "checkout-00001-abc", "canary": "checkout-00002-def"}
 FOREIGN = "checkout-00003-xyz"  # a third revision, owned by nobody in the tests
-_TYPES = {0: "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED", 1: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
-          2: "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"}  # fmt: skip
+_TYPES = {i: f"TRAFFIC_TARGET_ALLOCATION_TYPE_{t}" for i, t in
+          enumerate(("UNSPECIFIED", "LATEST", "REVISION"))}  # fmt: skip
 _OUTPUT_ONLY = {"uid", "generation", "createTime", "updateTime", "observedGeneration",
                 "terminalCondition", "conditions", "latestReadyRevision", "latestCreatedRevision",
                 "trafficStatuses", "uri", "reconciling", "etag", "name"}  # fmt: skip
 _STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 405: "METHOD_NOT_ALLOWED"}
-Handle = Callable[[str, str, dict[str, list[str]], dict[str, str], bytes], tuple[int, Any, dict[str, str]]]
+Handle = Callable[
+    [str, str, dict[str, list[str]], dict[str, str], bytes], tuple[int, Any, dict[str, str]]
+]
 
 
 class ApiError(Exception):
@@ -221,8 +223,10 @@ def _checked_traffic(traffic: Any) -> list[dict[str, Any]]:
     if not violations and total != 100:
         violations.append(("service.traffic", f"Traffic percentages must sum to 100, got {total}"))
     if violations:
-        detail = {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                  "fieldViolations": [{"field": f, "description": d} for f, d in violations]}
+        detail = {
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{"field": f, "description": d} for f, d in violations],
+        }
         raise ApiError(400, "; ".join(f"{f}: {d}" for f, d in violations), [detail])
     return checked
 
@@ -301,8 +305,10 @@ def running_cloud_run() -> Iterator[FakeCloudRun]:
 def reset(api: FakeCloudRun) -> None:
     """SERVICE_NAME serving everything from the baseline revision; nothing logged or queued."""
     rev = 2  # TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
-    traffic = [{"type": _TYPES[rev], "revision": REVISIONS["baseline"], "percent": 100},
-               {"type": _TYPES[rev], "revision": FOREIGN, "percent": 0, "tag": "preview"}]
+    traffic = [
+        {"type": _TYPES[rev], "revision": REVISIONS["baseline"], "percent": 100},
+        {"type": _TYPES[rev], "revision": FOREIGN, "percent": 0, "tag": "preview"},
+    ]
     api.put_service(SERVICE_NAME, traffic, {*REVISIONS.values(), FOREIGN})
     api.requests.clear()
     api.patches.clear()

@@ -22,6 +22,8 @@ from aws_server import (
 )
 from aws_server import SOURCE_METRICS as CLOUDWATCH_METRICS
 from envoy_server import running_envoy
+from fake_azure import FakeCredential, running_azure_router
+from fake_cloud_run import REVISIONS, running_cloud_run_router
 from fake_kube_api import running_gateway, running_ingress_nginx, running_replicas
 from fake_loki_tempo import LOKI_METRICS, LOKI_SELECTORS, running_loki_source
 from haproxy_server import running_haproxy
@@ -36,7 +38,8 @@ from sentra_adapters.traffic.registry import routers
 from sentra_ml.analysis.types import Cohort, MetricKind
 
 ROUTERS = ["nginx", "haproxy", "envoy", "aws_lambda", "aws_alb", "aws_ecs", "gateway_api",
-           "ingress_nginx", "k8s_replicas"]  # fmt: skip
+           "ingress_nginx", "k8s_replicas", "gcp_cloud_run", "azure_container_apps",
+           "azure_functions"]  # fmt: skip
 SOURCES = ["cloudwatch", "loki", "prometheus"]
 COHORTS = {"baseline": "baseline", "canary": "canary"}
 
@@ -83,6 +86,18 @@ def dead_router_config(kind: str, tmp: Path) -> dict[str, Any]:
     if kind == "k8s_replicas":
         return {"deployments": {"baseline": "v1", "canary": "v2"}, "replicas": 100,
                 "host": f"http://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
+    if kind == "gcp_cloud_run":
+        from google.auth.credentials import AnonymousCredentials
+
+        return {"service": "projects/p/locations/l/services/app", "revisions": REVISIONS,
+                "endpoint": f"http://127.0.0.1:{free_port()}", "timeout": 1.0,
+                "credentials": AnonymousCredentials()}  # fmt: skip
+    if kind in ("azure_container_apps", "azure_functions"):
+        dead = {"subscription_id": "sub", "resource_group": "rg", "credential": FakeCredential(),
+                "base_url": f"https://127.0.0.1:{free_port()}", "timeout": 1.0}  # fmt: skip
+        if kind == "azure_functions":
+            return {**dead, "site": "app", "slots": {"baseline": "production", "canary": "s"}}
+        return {**dead, "app": "app", "revisions": {"baseline": "app--1", "canary": "app--2"}}
     if kind == "haproxy":
         return {"socket": tmp / "admin.sock", "backend": "app", "servers": COHORTS,
                 "state_file": tmp / "servers.state"}  # fmt: skip
@@ -105,6 +120,9 @@ def live_router(
         "gateway_api": running_gateway,
         "ingress_nginx": running_ingress_nginx,
         "k8s_replicas": running_replicas,
+        "gcp_cloud_run": running_cloud_run_router,
+        "azure_container_apps": lambda d: running_azure_router("azure_container_apps", d),
+        "azure_functions": lambda d: running_azure_router("azure_functions", d),
     }
     with start[request.param](tmp_path_factory.mktemp(request.param)) as setup:
         yield setup.router
@@ -157,7 +175,9 @@ def test_a_missing_cohort_is_a_configuration_error(kind: str, tmp_path: Path) ->
     config = dead_router_config(kind, tmp_path)
     key = {"envoy": "clusters", "aws_lambda": "versions", "aws_alb": "target_groups",
            "aws_ecs": "task_sets", "gateway_api": "services", "ingress_nginx": "ingresses",
-           "k8s_replicas": "deployments"}.get(kind, "servers")  # fmt: skip
+           "k8s_replicas": "deployments", "gcp_cloud_run": "revisions",
+           "azure_container_apps": "revisions", "azure_functions": "slots",
+           }.get(kind, "servers")  # fmt: skip
     config[key] = {"canary": "x"}
     with pytest.raises(Misconfigured, match=rf"^{kind}: {key}: .*missing \['baseline'\]"):
         routers.create(kind, **config)
@@ -185,6 +205,8 @@ def test_finalize_sends_everything_one_way(live_router: TrafficRouter, outcome: 
     live_router.set_weights({"baseline": 50, "canary": 50})
     live_router.finalize(outcome)
     winner = Cohort.CANARY if outcome is Outcome.PROMOTE else Cohort.BASELINE
+    if getattr(live_router, "promotion_swaps", False):
+        winner = Cohort.BASELINE  # the canary build now is the baseline: slots were swapped
     assert live_router.get_weights()[winner] == pytest.approx(100)
 
 
