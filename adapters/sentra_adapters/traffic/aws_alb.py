@@ -21,6 +21,7 @@ from sentra_adapters.traffic.weights import (
     cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -93,7 +94,7 @@ class ALBRouter:
         """CONFIRMED when the forward action has `weights` (the ALB applies what it holds)."""
         wanted = check_weights(self.kind, weights)
         held = self.get_weights()
-        close = all(abs(held[c] - wanted[c]) <= self.resolution / 2 for c in wanted)
+        close = same_split(held, wanted, self.resolution)
         return Verification.CONFIRMED if close else Verification.MISMATCH
 
     def finalize(self, outcome: Outcome) -> None:

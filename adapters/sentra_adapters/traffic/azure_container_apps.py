@@ -28,6 +28,7 @@ from sentra_adapters.traffic.weights import (
     cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -130,7 +131,7 @@ class ContainerAppsRouter:
         wanted = check_weights(self.kind, weights)
         app = self._read()
         held = percent(self.kind, self._split(app))
-        close = all(abs(held[c] - wanted[c]) <= self.resolution / 2 for c in wanted)
+        close = same_split(held, wanted, self.resolution)
         settled = app["properties"].get("provisioningState") == "Succeeded"
         return Verification.CONFIRMED if close and settled else Verification.MISMATCH
 

@@ -34,6 +34,7 @@ from sentra_adapters.traffic.weights import (
     check_weights,
     cohort_names,
     integer_weights,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -102,7 +103,7 @@ class FunctionsSlotRouter:
         """CONFIRMED when the rules hold `weights` (App Service applies what config/web holds)."""
         wanted = check_weights(self.kind, weights)
         held = self.get_weights()
-        close = all(abs(held[c] - wanted[c]) <= self.resolution / 2 for c in wanted)
+        close = same_split(held, wanted, self.resolution)
         return Verification.CONFIRMED if close else Verification.MISMATCH
 
     def finalize(self, outcome: Outcome) -> None:

@@ -24,6 +24,7 @@ from sentra_adapters.traffic.weights import (
     cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -84,7 +85,7 @@ class EnvoyRouter:
         """CONFIRMED when Envoy's live route has `weights`."""
         wanted = check_weights(self.kind, weights)
         held = self.get_weights()
-        close = all(abs(held[c] - wanted[c]) <= self.resolution / 2 for c in wanted)
+        close = same_split(held, wanted, self.resolution)
         return Verification.CONFIRMED if close else Verification.MISMATCH
 
     def finalize(self, outcome: Outcome) -> None:

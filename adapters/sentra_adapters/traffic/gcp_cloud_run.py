@@ -38,6 +38,7 @@ from sentra_adapters.traffic.weights import (
     cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -132,7 +133,7 @@ class CloudRunRouter:
         wanted = check_weights(self.kind, weights)
         current = self._read()
         held = percent(self.kind, self._split(current, current.traffic))
-        if any(abs(held[c] - wanted[c]) > self.resolution / 2 for c in wanted):
+        if not same_split(held, wanted, self.resolution):
             return Verification.MISMATCH
         settled = (
             not current.reconciling
@@ -143,7 +144,7 @@ class CloudRunRouter:
         if not settled or sum(serving.values()) == 0:
             return Verification.MISMATCH
         served = percent(self.kind, serving)
-        close = all(abs(served[c] - wanted[c]) <= self.resolution / 2 for c in wanted)
+        close = same_split(served, wanted, self.resolution)
         return Verification.CONFIRMED if close else Verification.MISMATCH
 
     def finalize(self, outcome: Outcome) -> None:

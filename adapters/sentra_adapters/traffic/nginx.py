@@ -24,6 +24,7 @@ from sentra_adapters.traffic.weights import (
     cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
@@ -98,7 +99,7 @@ class NginxRouter:
         """MISMATCH when the file differs; otherwise UNSUPPORTED, as live weights are unknown."""
         wanted = check_weights(self.kind, weights)
         held = self.get_weights()
-        if any(abs(held[c] - wanted[c]) > self.resolution / 2 for c in wanted):
+        if not same_split(held, wanted, self.resolution):
             return Verification.MISMATCH
         return Verification.UNSUPPORTED
 

@@ -80,3 +80,10 @@ def cohort_names(backend: str, names: Mapping[str, str], what: str) -> dict[Coho
             f"{what}: need exactly baseline and canary, missing {missing}, unknown {unknown}",
         )
     return {c: names[c] for c in _COHORTS}
+
+
+def same_split(
+    held: Mapping[Cohort, float], wanted: Mapping[Cohort, float], resolution: float
+) -> bool:
+    """Whether `held` is `wanted` within half the backend's resolution, cohort by cohort."""
+    return all(abs(held[c] - wanted[c]) <= resolution / 2 for c in wanted)
