@@ -108,6 +108,14 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
             raise SampleError(f"{where}.{err}") from None
 
 
+def _restored(service: str, checkpoint: bytes) -> ServiceLearner | None:
+    try:
+        return ServiceLearner.from_bytes(checkpoint)
+    except ValueError as err:
+        log.warning("service %r: learner checkpoint unusable (%s); starting afresh", service, err)
+        return None
+
+
 def _form(line: TelemetryLine) -> str:
     present = [
         name
@@ -251,20 +259,21 @@ class LiveRollouts:
                 self._live[rollout.id] = live
             return live
 
+    def saved_learner(self, service: str) -> ServiceLearner | None:
+        """The service's last saved learner; None without a store or a usable checkpoint."""
+        checkpoint = None if self.learners is None else self.learners.load(service)
+        return None if checkpoint is None else _restored(service, checkpoint)
+
     def _learner(self, rollout_id: str, spec: RolloutSpec) -> ServiceLearner | None:
         """The service's learner as it was when this rollout started (None without a store)."""
         if self.learners is None:
             return None
         key = learner_start_key(rollout_id)
         raw = self.bus.get(key)
-        checkpoint = base64.b64decode(raw) if raw is not None else self.learners.load(spec.service)
-        learner = None
-        if checkpoint is not None:
-            try:
-                learner = ServiceLearner.from_bytes(checkpoint)
-            except ValueError as err:
-                log.warning("service %r: learner checkpoint unusable (%s); starting afresh",
-                            spec.service, err)  # fmt: skip
+        if raw is not None:
+            learner = _restored(spec.service, base64.b64decode(raw))
+        else:
+            learner = self.saved_learner(spec.service)
         if learner is None:
             learner = service_learner()
         if raw is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from api_helpers import Api, lines  # type: ignore[import-not-found]
+from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
 
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.api.live import LiveRollouts, lease_key
+from sentra_ml.simulate import learned_history, scenario_library
 from sentra_ml.store.schema import Rollout
 
 HOLD = {"steps": [1, 5, 100], "min_step_seconds": 1000, "max_step_seconds": 5000}
@@ -65,3 +66,18 @@ def test_an_unreadable_checkpoint_starts_the_service_afresh(api: Api) -> None:
     rollout = api.create(service=service, policy=HOLD)
     verdict = _feed(api, rollout["id"], rollout["created_at"], 2)
     assert verdict["anomaly"]["learned"] == 0 and verdict["action"] == "continue"
+
+
+def test_a_one_shot_verdict_reads_the_service_learner_and_never_changes_it(api: Api) -> None:
+    service = f"svc-{uuid.uuid4().hex[:12]}"
+    store = api.app.state.services.live.learners
+    checkpoint = learned_history(scenario_library()["aa"], 1.0, seed=3).to_bytes()
+    store.save(service, checkpoint)
+    body = {"spec": {"service": service, "metrics": METRICS}, "lines": lines(1000.0, 20, 1)}
+    verdict = api.post("/v1/verdicts", json=body).json()
+    anomaly = verdict["anomaly"]
+    assert anomaly["warm"] and anomaly["learned"] >= ServiceLearner.from_bytes(checkpoint).n
+    assert anomaly["canary"] is not None  # the 40 s window was scored against the service
+    assert store.load(service) == checkpoint
+    unknown = {"spec": {"service": service + "-new", "metrics": METRICS}, "lines": body["lines"]}
+    assert api.post("/v1/verdicts", json=unknown).json()["anomaly"] is None

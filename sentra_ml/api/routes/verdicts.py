@@ -1,4 +1,6 @@
-"""One-shot judgement of two cohorts' windows, like a Kayenta canary judgement (stateless)."""
+"""One-shot judgement of two cohorts' windows, like a Kayenta canary judgement (stateless).
+
+The service's saved learner, if any, takes part on a copy: a one-shot body never changes it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, A
     try:
         spec = body.spec.to_spec()
         start = min(line.ts for line in body.lines)
-        judge = RolloutJudge(spec, start)
+        judge = RolloutJudge(spec, start, svc.live.saved_learner(spec.service))
     except (SpecError, ValueError) as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
     counters = CounterIngest()
