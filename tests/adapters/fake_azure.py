@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import datetime
-import ipaddress
 import json
 import re
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fake_cloud_run import json_server
 from fake_kube_api import merge_patch
+from json_servers import json_server, self_signed
 
 SUB, RG, LOCATION = "00000000-0000-0000-0000-000000000001", "shop-rg", "westeurope"
 TOKEN = "good-token"
@@ -280,37 +277,6 @@ def _check_rules(props: dict[str, Any], hosts: set[str]) -> None:
                 f"'{rule.get('actionHostName')}' is not a slot of this site",
                 True,
             )
-
-
-def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A TLS server context for 127.0.0.1 and the certificate file a client should trust."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1)).add_extension(san, critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))  # fmt: skip
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context, cert_file
 
 
 class FakeCredential:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from json_servers import json_server
 
 PROJECT, REGION, SERVICE = "shop-prod", "europe-west1", "checkout"
 SERVICE_NAME = f"projects/{PROJECT}/locations/{REGION}/services/{SERVICE}"
@@ -40,9 +39,6 @@ _OUTPUT_ONLY = {"uid", "generation", "createTime", "updateTime", "observedGenera
                 "terminalCondition", "conditions", "latestReadyRevision", "latestCreatedRevision",
                 "trafficStatuses", "uri", "reconciling", "etag", "name"}  # fmt: skip
 _STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 405: "METHOD_NOT_ALLOWED"}
-Handle = Callable[
-    [str, str, dict[str, list[str]], dict[str, str], bytes], tuple[int, Any, dict[str, str]]
-]
 
 
 class ApiError(Exception):
@@ -244,45 +240,6 @@ def _encoded(service: dict[str, Any], ints: bool) -> dict[str, Any]:
 def _operation(name: str, service: dict[str, Any], *, done: bool, ints: bool) -> dict[str, Any]:
     metadata = {"@type": _SERVICE_TYPE, **_encoded(service, ints)}
     return {"name": name, "metadata": metadata, "done": done}
-
-
-@contextlib.contextmanager
-def json_server(handle: Handle, tls: ssl.SSLContext | None = None) -> Iterator[str]:
-    """Serves `handle(method, path, query, headers, body) -> (code, json, headers)` on a free
-    port of 127.0.0.1 (over TLS when `tls` is given); yields the base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            parts = urlsplit(self.path)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            code, answer, extra = handle(
-                self.command, parts.path, parse_qs(parts.query), headers, body
-            )
-            data = b"" if answer is None else json.dumps(answer).encode()
-            self.send_response(code)
-            for key, value in {"Content-Type": "application/json", **extra}.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _answer
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep test output quiet
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    scheme = "https" if tls else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager
