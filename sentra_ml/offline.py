@@ -1,10 +1,9 @@
-"""Offline anomaly scoring and NAB evaluation: CSV files in and out, plots, progress."""
+"""Offline anomaly scoring and NAB evaluation: CSV files in and out, progress (plots elsewhere)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +24,6 @@ from sentra_ml.analysis.nab import (
     count_detections,
     fixed_score,
     point_weights,
-    probation_length,
     sweep,
     total,
 )
@@ -258,70 +256,6 @@ def evaluate_scores(
             list(zip(weights, (f.flags for f in files), strict=True)), profile
         )
     return Evaluation(files, counts, nab, nab_flags, missing)
-
-
-def plot_scored(
-    scored: ScoredFile, target: Path, threshold: float, values: FloatArray | None = None
-) -> None:
-    """A PNG of the series (if given), the score, the windows, the threshold and detections."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    days = (scored.times - scored.times[0]) / 86400.0
-    start = scored.times[0]
-    panels = 2 if values is not None else 1
-    fig, axes = plt.subplots(panels, 1, figsize=(11, 2.4 * panels + 0.6), sharex=True)
-    axes_list = list(np.atleast_1d(axes))
-    for ax in axes_list:
-        for lo, hi in scored.windows:
-            ax.axvspan((lo - start) / 86400, (hi - start) / 86400, color="tab:red", alpha=0.15)
-    if values is not None:
-        top = axes_list[0]
-        top.plot(days, values, lw=0.6, color="tab:blue")
-        top.scatter(
-            days[scored.flags], values[scored.flags], s=14, color="black", zorder=3, label="flag"
-        )
-        top.set_ylabel("value")
-        top.legend(loc="upper right", fontsize=7)
-    ax = axes_list[-1]
-    # scores crowd near 1: plot -log10(1 - score), the p-value in decades, to tell them apart
-    decades = -np.log10(np.clip(1.0 - scored.scores, 1e-12, 1.0))
-    ax.plot(days, decades, lw=0.6, color="tab:purple")
-    ax.axvspan(0, days[probation_length(len(days))], color="grey", alpha=0.15, label="probation")
-    if math.isfinite(threshold):
-        line = -math.log10(max(1.0 - threshold, 1e-12))
-        ax.axhline(line, color="tab:orange", lw=0.8, ls="--", label=f"NAB best {threshold:.6g}")
-        hits = scored.scores >= threshold
-        ax.scatter(days[hits], decades[hits], s=10, color="tab:orange", zorder=3)
-    ax.legend(loc="upper right", fontsize=7)
-    ax.set_ylabel("-log10(1 - score)")
-    ax.set_xlabel("days since start (red: labelled windows)")
-    axes_list[0].set_title(scored.name, fontsize=9)
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=90)
-    plt.close(fig)
-
-
-def plot_evaluation(
-    evaluation: Evaluation, directory: Path, profile: str, data: Path | None = None
-) -> list[Path]:
-    """One PNG per evaluated file under `directory`; series values are read from `data`."""
-    written: list[Path] = []
-    threshold = evaluation.nab[profile].threshold if profile in evaluation.nab else math.nan
-    for scored in evaluation.files:
-        values: FloatArray | None = None
-        source = find_scores(data, scored.name) if data is not None else None
-        if source is not None:
-            series = read_series(source)
-            if len(series) == len(scored.times):
-                values = next(iter(series.columns.values()))
-        target = directory / (scored.name.replace("/", "__").removesuffix(".csv") + ".png")
-        plot_scored(scored, target, threshold, values)
-        written.append(target)
-    return written
 
 
 @contextmanager

@@ -100,7 +100,8 @@ def evaluate(
     ] = None,
 ) -> None:
     """Precision, recall, F1, delay at the flags, and NAB scores (threshold tuned as NAB)."""
-    from sentra_ml.offline import InputError, evaluate_scores, plot_evaluation, read_labels
+    from sentra_ml.offline import InputError, evaluate_scores, read_labels
+    from sentra_ml.offline_plots import plot_evaluation
 
     if not scores.is_dir():
         raise fail(f"--scores: {scores} is not a folder")
