@@ -7,6 +7,7 @@ Starts `sentra serve` with a token, creates a rollout, then measures:
   GET  /v1/rollouts/{id}/verdict   (--clients concurrent clients)   p50/p99, requests/s
   GET  /healthz                    (same clients; the framework's floor, the baseline)
   POST /v1/rollouts/{id}/telemetry (batches of 1,000 lines)          samples/s
+  POST /v1/otlp/v1/metrics         (protobuf, 1,000 samples in 1,500 points) samples/s
   POST /v1/verdicts                (one-shot, 2 metrics x 2 cohorts x 30 intervals)
   WebSocket delivery: verdict computed -> message received by a subscriber
 Writes service.md, service.json and service.png.
@@ -40,6 +41,7 @@ METRICS = [
     {"name": "errors", "kind": "ratio", "critical": True, "tolerance": 0.2},
     {"name": "latency_ms", "kind": "latency", "tolerance": 0.2},
 ]
+OTLP_ROW = "POST OTLP metrics (1,000 samples, 1,500 points)"
 
 
 def free_port() -> int:
@@ -63,6 +65,47 @@ def telemetry(start: float, intervals: int, per_cohort: int = 1) -> list[dict[st
     return out
 
 
+def otlp_request(rollout: str, ts: float, instances: int = 250) -> bytes:
+    """An OTLP protobuf export of delta counters (ok, failed) and latency histograms: one ratio
+    and one latency sample per instance and cohort (a delta body can be sent again and again)."""
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as service
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
+
+    def attr(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    delta = m.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    end = int(ts * 1e9)
+    begin = end - 2 * 10**9
+    rng = np.random.default_rng(2)
+    request = service.ExportMetricsServiceRequest()
+    for cohort in ("baseline", "canary"):
+        for i in range(instances):
+            rm = request.resource_metrics.add()
+            rm.resource.attributes.extend(
+                [attr("sentra.rollout", rollout), attr("sentra.cohort", cohort),
+                 attr("service.instance.id", f"i{i}")]
+            )  # fmt: skip
+            sm = rm.scope_metrics.add()
+            errors = sm.metrics.add(name="errors")
+            errors.sum.is_monotonic, errors.sum.aggregation_temporality = True, delta
+            failed = int(rng.poisson(1.0))
+            for outcome, n in (("ok", 100 - failed), ("failed", failed)):
+                point = errors.sum.data_points.add(
+                    start_time_unix_nano=begin, time_unix_nano=end, as_int=n
+                )
+                point.attributes.append(attr("sentra.outcome", outcome))
+            latency = sm.metrics.add(name="latency_ms", unit="ms")
+            latency.histogram.aggregation_temporality = delta
+            h = latency.histogram.data_points.add(
+                start_time_unix_nano=begin, time_unix_nano=end, count=20
+            )
+            h.explicit_bounds.extend([5.0, 10, 25, 50, 100, 250, 500, 1000])
+            h.bucket_counts.extend([0, 1, 6, 9, 3, 1, 0, 0, 0])
+    return request.SerializeToString()
+
+
 async def _hammer(
     method: str,
     url: str,
@@ -79,8 +122,8 @@ async def _hammer(
 
     latencies: list[float] = []
     errors = 0
-    payload = None if body is None else json.dumps(body).encode()
-    send_headers = {**headers, "content-type": "application/json"}
+    payload = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    send_headers = {"content-type": "application/json", **headers}
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, headers=send_headers) as session:
@@ -213,6 +256,8 @@ def main() -> None:
             ("GET verdict, each client every 0.5 s", "GET", verdict_url, None, n, 0.5),
             ("POST telemetry (1,000 lines)", "POST", f"{base}/v1/rollouts/{rid}/telemetry",
              {"lines": telemetry(time.time() - 10, 5, per_cohort=50)}, 8, 0.0),
+            (OTLP_ROW, "POST", f"{base}/v1/otlp/v1/metrics",
+             otlp_request(rid, time.time() - 5), 8, 0.0),
             ("POST /v1/verdicts", "POST", f"{base}/v1/verdicts",
              {"spec": {"metrics": METRICS}, "lines": telemetry(1000.0, 30)}, 16, 0.0),
         ]  # fmt: skip
@@ -220,18 +265,20 @@ def main() -> None:
             task = progress.add_task("load", total=len(plan))
             for name, method, url, body, clients, every in plan:
                 progress.update(task, description=f"{name} ({clients} clients)")
+                sent = headers
+                if isinstance(body, bytes):
+                    sent = {**headers, "content-type": "application/x-protobuf"}
                 results[name] = {
                     "clients": clients,
                     "every_s": every,
-                    **load(method, url, headers, body, clients, args.seconds, every),
+                    **load(method, url, sent, body, clients, args.seconds, every),
                 }
                 progress.advance(task)
     finally:
         server.terminate()
         server.wait(10)
-    results["POST telemetry (1,000 lines)"]["samples_per_s"] = (
-        results["POST telemetry (1,000 lines)"]["rps"] * 1000
-    )
+    for name in ("POST telemetry (1,000 lines)", OTLP_ROW):
+        results[name]["samples_per_s"] = results[name]["rps"] * 1000
     report(console, results, delays, args)
 
 

@@ -17,7 +17,7 @@ from sentra_ml.api.limits import BodyLimit
 from sentra_ml.api.live import LiveRollouts
 from sentra_ml.api.loop import evaluation_loop
 from sentra_ml.api.metrics import Metrics, RequestTimer
-from sentra_ml.api.routes import admin, health, integrations, rollouts, stream, verdicts
+from sentra_ml.api.routes import admin, health, integrations, otlp, rollouts, stream, verdicts
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus, InProcessBus, RedisBus
 from sentra_ml.store.db import make_engine, session_factory, upgrade
@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, run_loop: bool = True) -> FastAPI:
     )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
-    for module in (health, verdicts, rollouts, stream, integrations, admin):
+    for module in (health, verdicts, rollouts, otlp, stream, integrations, admin):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=services.metrics)

@@ -84,13 +84,9 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
             raise SampleError(
                 f"{where}.metric: unknown metric '{line.metric}' (known: {', '.join(kinds)})"
             )
-        if line.ts > now + MAX_FUTURE_SECONDS:
-            raise SampleError(f"{where}.ts: {line.ts:.0f} is {line.ts - now:.0f} s in the future")
-        if line.ts < now - MAX_PAST_SECONDS:
-            raise SampleError(
-                f"{where}.ts: {line.ts:.0f} is more than {MAX_PAST_SECONDS:.0f} s in the past "
-                "(ts are unix seconds)"
-            )
+        late = stale_ts(line.ts, now)
+        if late is not None:
+            raise SampleError(f"{where}.ts: {late}")
         form = _form(line)
         if form not in _FORMS[kind]:
             raise SampleError(
@@ -106,6 +102,15 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
                 line.to_sample()
         except SampleError as err:
             raise SampleError(f"{where}.{err}") from None
+
+
+def stale_ts(ts: float, now: float) -> str | None:
+    """Why telemetry at `ts` is not taken at `now` (too far ahead or behind), or None."""
+    if ts > now + MAX_FUTURE_SECONDS:
+        return f"{ts:.0f} is {ts - now:.0f} s in the future"
+    if ts < now - MAX_PAST_SECONDS:
+        return f"{ts:.0f} is more than {MAX_PAST_SECONDS:.0f} s in the past (ts are unix seconds)"
+    return None
 
 
 def _restored(service: str, checkpoint: bytes) -> ServiceLearner | None:
@@ -300,8 +305,12 @@ class LiveRollouts:
             return None if row is None else (row.action, row.weight)
 
     def _consume(self, live: _Live, rollout_id: str, replay_until: float) -> None:
-        """Observe the log from the offset on; a long backlog (a rebuild) is judged as it went,
-        every `interval` seconds of telemetry, so the step schedule is rebuilt as well."""
+        """Observe the log from the offset on; a backlog (a rebuild) is judged as it went,
+        every `interval` seconds of telemetry, so the step schedule is rebuilt as well.
+
+        Only entries older than one interval before `replay_until` count as backlog: the fresh
+        entries of one tick (say a baseline push, then a canary push) are judged together, so
+        an evaluation between them cannot close a window before the second one is observed."""
         entries = self.bus.read_list(log_key(rollout_id), live.offset)
         live.offset += len(entries)
         backlog = len(entries) > 1
@@ -312,7 +321,8 @@ class LiveRollouts:
                 if sample is not None:
                     live.judge.observe(sample)
             newest = min(max((line.ts for line in batch), default=-math.inf), replay_until)
-            if backlog and newest >= live.clock + self.interval:
+            rebuilding = backlog and newest <= replay_until - self.interval
+            if rebuilding and newest >= live.clock + self.interval:
                 live.judge.evaluate(newest)
                 live.clock = newest
 

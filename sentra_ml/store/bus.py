@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 ALL = "sentra:events"
@@ -30,6 +30,9 @@ class Bus(Protocol):
     def append(self, key: str, values: list[str], ttl: float) -> None: ...
     def read_list(self, key: str, start: int = 0) -> list[str]: ...
     def lease(self, key: str, owner: str, ttl: float) -> bool: ...
+    def put_newer(
+        self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
+    ) -> list[tuple[str, str] | None]: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
 
@@ -114,6 +117,25 @@ class InProcessBus:
             self._values[key] = (time.monotonic() + ttl, owner)
             return True
 
+    def put_newer(
+        self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
+    ) -> list[tuple[str, str] | None]:
+        """In the hash `key`, store each (field, order, value) unless the field holds an order
+        >= this one (orders compare as strings of one width); return each field's previous
+        (order, value) or None. Atomic for the whole call."""
+        if not entries:
+            return []
+        with self._lock:
+            current = self._live_locked(key)
+            table: dict[str, tuple[str, str]] = current if isinstance(current, dict) else {}
+            out: list[tuple[str, str] | None] = []
+            for name, order, value in entries:
+                out.append(table.get(name))
+                if out[-1] is None or table[name][0] < order:
+                    table[name] = (order, value)
+            self._values[key] = (time.monotonic() + ttl, table)
+            return out
+
     def ping(self) -> bool:
         return True
 
@@ -137,6 +159,19 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
+"""
+
+_PUT_NEWER = """
+local out = {}
+for i = 2, #ARGV, 3 do
+  local previous = redis.call('hget', KEYS[1], ARGV[i])
+  out[#out + 1] = previous or false
+  if (not previous) or string.sub(previous, 1, #ARGV[i + 1]) < ARGV[i + 1] then
+    redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. ARGV[i + 2])
+  end
+end
+redis.call('pexpire', KEYS[1], ARGV[1])
+return out
 """
 
 
@@ -186,6 +221,16 @@ class RedisBus:
         # renew only our own lease, atomically
         renewed = self._redis.eval(_RENEW, 1, key, owner, ms)
         return bool(renewed)
+
+    def put_newer(
+        self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
+    ) -> list[tuple[str, str] | None]:
+        """As InProcessBus.put_newer, in one Lua script (orders must hold no space)."""
+        if not entries:
+            return []
+        args = [str(max(1, int(ttl * 1000)))] + [x for entry in entries for x in entry]
+        raw = self._redis.eval(_PUT_NEWER, 1, key, *args)
+        return [None if r is None else tuple(r.split(" ", 1)) for r in raw]
 
     def ping(self) -> bool:
         try:

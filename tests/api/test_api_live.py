@@ -89,3 +89,20 @@ def test_a_new_replica_rebuilds_the_judge_from_the_log(api: Api) -> None:
     assert after is not None
     assert (after["action"], after["weight"]) == (before["action"], before["weight"])
     assert before["weight"] > 1.0  # the schedule had moved: the rebuild replayed the steps
+
+
+def test_the_fresh_entries_of_one_tick_are_judged_together(api: Api) -> None:
+    rollout = api.create()
+    rid, t0 = rollout["id"], rollout["created_at"]
+    api.judge(t0 + 1)  # the replica opens the rollout's judge
+    judge = api.app.state.services.live._live[rid].judge
+    evaluated: list[float] = []
+    evaluate = judge.evaluate
+    judge.evaluate = lambda now: evaluated.append(now) or evaluate(now)  # type: ignore[method-assign]
+    both = lines(t0 + 10, 1, 0)
+    baseline = [line for line in both if line["cohort"] == "baseline"]
+    canary = [dict(line, ts=t0 + 9.5) for line in both if line["cohort"] == "canary"]
+    for batch in (baseline, canary):  # two pushes between ticks, the canary's a little older
+        assert api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch}).status_code == 202
+    api.judge(t0 + 10.5)
+    assert evaluated == [t0 + 10.5]  # no evaluation between the two entries

@@ -53,6 +53,18 @@ def test_a_lease_has_one_owner_until_it_expires(bus: Bus) -> None:
     assert bus.lease(k, "b", ttl=0.3)
 
 
+def test_put_newer_keeps_each_field_s_newest_value_and_returns_the_previous(bus: Bus) -> None:
+    k = key()
+    assert bus.put_newer(k, [("a", "002", "x"), ("b", "001", "y")], ttl=10) == [None, None]
+    # an older or equal order leaves the field alone; a newer one replaces it
+    before = bus.put_newer(k, [("a", "001", "old"), ("b", "002", "z"), ("b", "002", "again")], 10)
+    assert before == [("002", "x"), ("001", "y"), ("002", "z")]
+    assert bus.put_newer(k, [("a", "003", "w")], ttl=0.2) == [("002", "x")]
+    assert bus.put_newer(k, [], ttl=10) == []
+    time.sleep(0.3)  # the whole hash expires with its ttl
+    assert bus.put_newer(k, [("a", "001", "v")], ttl=10) == [None]
+
+
 def test_subscribers_get_what_is_published_on_their_channel(bus: Bus) -> None:
     channel = key()
 
