@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, run_loop: bool = True) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            services.live.close()
             services.bus.close()
             services.engine.dispose()
 

@@ -28,6 +28,7 @@ from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import service_learner
 from sentra_ml.analysis.types import MetricKind, RolloutSpec, SampleError
+from sentra_ml.api.traces import Found, TraceLinker, attach
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.spec import TelemetryLine, parse_spec
 from sentra_ml.store import audit
@@ -173,6 +174,9 @@ class LiveRollouts:
         self._live: dict[str, _Live] = {}
         self._reads: dict[str, tuple[float, State, str | None]] = {}
         self._lock = threading.Lock()
+        self.traces = TraceLinker(self._traces_found)
+        # a verdict and the traces found for it are written to the bus one at a time
+        self._verdict_lock = threading.Lock()
 
     def append(self, rollout_id: str, lines: Sequence[TelemetryLine]) -> None:
         """Add a checked batch to the rollout's log, as one entry (all or nothing)."""
@@ -215,6 +219,10 @@ class LiveRollouts:
     def forget(self, rollout_id: str) -> None:
         with self._lock:
             self._live.pop(rollout_id, None)
+        self.traces.forget(rollout_id)
+
+    def close(self) -> None:
+        self.traces.close()
 
     def set_state(self, rollout_id: str, state: State) -> None:
         """A person changed the state; the judge keeps judging unless it is over."""
@@ -237,9 +245,12 @@ class LiveRollouts:
             live.clock = now
             data = verdict.to_dict()
             data["rollout_id"] = rollout.id
+            self.traces.ask(rollout.id, rollout.traces, live.spec, data, rollout.created_at)
+            with self._verdict_lock:
+                attach(data, self.traces.found(rollout.id))
+                self.bus.put(verdict_key(rollout.id), json.dumps(data), VERDICT_TTL)
             live.last = data
             self._save_learner(live, now)
-        self.bus.put(verdict_key(rollout.id), json.dumps(data), VERDICT_TTL)
         self._reads.pop(rollout.id, None)
         changes = self._record(rollout.id, live, data)
         self.bus.publish(channels.rollout_channel(rollout.id), {"type": "verdict", **data})
@@ -293,6 +304,25 @@ class LiveRollouts:
         if over or now - live.saved >= SAVE_SECONDS:
             self.learners.save(live.spec.service, normal.learner.to_bytes())
             live.saved = math.inf if over else now
+
+    def _traces_found(self, rollout_id: str, found: Found) -> None:
+        """Into the audit trail and onto the stream; the stored verdict gets them at once,
+        since a finished rollout has no later verdict to carry them."""
+        reason = found.reason()
+        with self.sessions() as session, session.begin():
+            audit.add_event(
+                session=session, rollout_id=rollout_id, kind="traces", actor="tempo",
+                reason=reason, payload=found.to_dict(),
+            )  # fmt: skip
+        with self._verdict_lock:
+            raw = self.bus.get(verdict_key(rollout_id))
+            stored = None if raw is None else json.loads(raw)
+            if stored is not None and attach(stored, [found]):
+                self.bus.put(verdict_key(rollout_id), json.dumps(stored), VERDICT_TTL)
+                self._reads.pop(rollout_id, None)
+        message = {"type": "traces", "rollout_id": rollout_id, "reason": reason, **found.to_dict()}
+        self.bus.publish(channels.rollout_channel(rollout_id), message)
+        self.bus.publish(channels.ALL, message)
 
     def _last_recorded(self, rollout_id: str) -> tuple[str, float] | None:
         with self.sessions() as session:

@@ -18,6 +18,24 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TempoTracesIn(_Body):
+    """Where to find example traces of a regressed metric: a Tempo search per cohort."""
+
+    kind: Literal["tempo"]
+    url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    cohorts: dict[Literal["baseline", "canary"], str] = Field(
+        description="a TraceQL condition per cohort, e.g. 'resource.service.version = \"v2\"'"
+    )
+    span_filter: str = Field(default="kind = server", max_length=1000)
+    link: str = Field(default="{url}/api/traces/{trace_id}", max_length=2000)
+    tenant: str | None = Field(default=None, max_length=200)
+    slow_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="latency metric -> ms: a regressed latency shows requests slower than this",
+    )
+    limit: int = Field(default=3, ge=1, le=20)
+
+
 class RolloutCreate(_Body):
     """A rollout to judge: its metrics and policy inline, or by the name of a stored policy."""
 
@@ -38,6 +56,7 @@ class RolloutCreate(_Body):
     source: dict[str, Any] | None = Field(
         default=None, description="Telemetry source, e.g. {'kind': 'prometheus', ...}"
     )
+    traces: TempoTracesIn | None = None
 
     @model_validator(mode="after")
     def _one_spec(self) -> RolloutCreate:
@@ -57,6 +76,7 @@ class RolloutOut(BaseModel):
     spec: dict[str, Any]
     target: dict[str, Any] | None
     source: dict[str, Any] | None
+    traces: dict[str, Any] | None
     created_by: str
     created_at: float
     updated_at: float

@@ -28,6 +28,7 @@ def create_rollout(
     source: dict[str, Any] | None,
     actor: str,
     now: float | None = None,
+    traces: dict[str, Any] | None = None,
 ) -> Rollout:
     now = time.time() if now is None else now
     rollout = Rollout(
@@ -41,6 +42,7 @@ def create_rollout(
         spec=spec,
         target=target,
         source=source,
+        traces=traces,
         created_by=actor,
         created_at=now,
         updated_at=now,

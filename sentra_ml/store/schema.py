@@ -29,6 +29,7 @@ class Rollout(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     target: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     source: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    traces: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double)

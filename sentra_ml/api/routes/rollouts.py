@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.api import traces
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
 from sentra_ml.api.live import check_lines
 from sentra_ml.api.schemas import (
@@ -76,6 +77,12 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         RolloutJudge(spec)  # the analyzers refuse what the schema cannot see (e.g. tolerances)
     except (SpecError, ValueError) as err:
         raise HTTPException(UNPROCESSABLE, f"spec: {err}") from None
+    trace_config = None if body.traces is None else body.traces.model_dump()
+    if trace_config is not None:
+        try:
+            traces.check(trace_config, spec)
+        except ValueError as err:
+            raise HTTPException(UNPROCESSABLE, str(err)) from None
     rollout = audit.create_rollout(
         session=session,
         service=body.service,
@@ -86,6 +93,7 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         weight=spec.policy.steps[0],
         target=body.target,
         source=body.source,
+        traces=trace_config,
         actor=who.name,
     )
     session.commit()
