@@ -37,6 +37,18 @@ def test_noise_is_not_a_leak(seed: int) -> None:
     assert _watch(0.0, seed).drifting() == []
 
 
+def test_a_short_ramp_is_not_extrapolated_to_the_horizon() -> None:
+    """A new pod's rate() window fills over its first 30 s (canary -3 % -> +1 %): a line over
+    30 s may reach 90 s ahead (+13 %), not the 10-minute horizon (+81 %)."""
+    watch = DriftWatch(default_spec())
+    for k in range(16):
+        t = 2.0 * k
+        for cohort, value in ((Cohort.BASELINE, 500.0), (Cohort.CANARY, 485.0 + 20.0 * k / 15)):
+            watch.observe(GaugeSample(t, cohort, "memory_mb", value, "i1"))
+        watch.close(t)
+    assert watch.drifting() == []
+
+
 def _final(forecast: bool, seed: int) -> Action:
     spec = default_spec()
     if not forecast:
