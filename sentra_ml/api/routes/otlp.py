@@ -25,8 +25,9 @@ from sentra_adapters.telemetry import otlp
 from sqlalchemy import select
 
 from sentra_ml.analysis.types import LatencySample, RatioSample, Sample
+from sentra_ml.api.checks import stale_ts
 from sentra_ml.api.deps import Operator, Services, ServicesDep
-from sentra_ml.api.live import LOG_TTL, stale_ts
+from sentra_ml.api.live import LOG_TTL
 from sentra_ml.spec import TelemetryLine, parse_spec
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import TERMINAL, State

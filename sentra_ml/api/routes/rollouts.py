@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SampleError, SpecError
 from sentra_ml.api import traces
+from sentra_ml.api.checks import check_lines
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
-from sentra_ml.api.live import check_lines
 from sentra_ml.api.schemas import (
     ActionIn,
     CurrentVerdict,
