@@ -155,6 +155,11 @@ class LiveRollouts:
     def owns(self, rollout_id: str) -> bool:
         return self.bus.lease(lease_key(rollout_id), self.replica, max(10.0, 3 * self.interval))
 
+    def announce(self, rollout_id: str, message: dict[str, Any]) -> None:
+        """Publish to the rollout's subscribers and to those of every rollout."""
+        self.bus.publish(channels.rollout_channel(rollout_id), message)
+        self.bus.publish(channels.ALL, message)
+
     def forget(self, rollout_id: str) -> None:
         with self._lock:
             self._live.pop(rollout_id, None)
@@ -192,11 +197,9 @@ class LiveRollouts:
             self._save_learner(live, now)
         self._reads.pop(rollout.id, None)
         changes = self._record(rollout.id, live, data)
-        self.bus.publish(channels.rollout_channel(rollout.id), {"type": "verdict", **data})
-        self.bus.publish(channels.ALL, {"type": "verdict", **data})
+        self.announce(rollout.id, {"type": "verdict", **data})
         for message in changes:
-            self.bus.publish(channels.rollout_channel(rollout.id), message)
-            self.bus.publish(channels.ALL, message)
+            self.announce(rollout.id, message)
         if self.on_verdict is not None:
             self.on_verdict(data)
         if live.state in TERMINAL:
@@ -260,8 +263,7 @@ class LiveRollouts:
                 self.bus.put(verdict_key(rollout_id), json.dumps(stored), VERDICT_TTL)
                 self._reads.pop(rollout_id, None)
         message = {"type": "traces", "rollout_id": rollout_id, "reason": reason, **found.to_dict()}
-        self.bus.publish(channels.rollout_channel(rollout_id), message)
-        self.bus.publish(channels.ALL, message)
+        self.announce(rollout_id, message)
 
     def _last_recorded(self, rollout_id: str) -> tuple[str, float] | None:
         with self.sessions() as session:

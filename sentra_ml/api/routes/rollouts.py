@@ -199,8 +199,7 @@ def act(
         "type": "state", "rollout_id": rollout_id, "state": target.value,
         "previous_state": previous.value, "actor": who.name, "reason": body.reason, "ts": now,
     }  # fmt: skip
-    svc.bus.publish(channels.rollout_channel(rollout_id), message)
-    svc.bus.publish(channels.ALL, message)
+    svc.live.announce(rollout_id, message)
     return out(rollout)
 
 
