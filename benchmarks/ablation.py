@@ -16,20 +16,16 @@ import sys
 from collections import defaultdict
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 
 from benchmarks.harness import Job, RunResult, run  # noqa: E402
+from benchmarks.plot import grouped_bars  # noqa: E402
 from benchmarks.rules import ABLATIONS  # noqa: E402
 
 SCENARIOS = ("slow_drift", "error_step", "aa", "aa_diurnal", "aa_heavy_tail")
@@ -37,27 +33,6 @@ SCENARIOS = ("slow_drift", "error_step", "aa", "aa_diurnal", "aa_heavy_tail")
 
 def _run(job: Job) -> RunResult | None:
     return run(job)
-
-
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    """Share of runs rolled back, and median seconds to a decision, per scenario and rule."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, key, title in (
-        (axes[0], "rolled_back", "share of runs rolled back"),
-        (axes[1], "median_decision_s", "median s to rollback / promotion"),
-    ):
-        for k, rule in enumerate(ABLATIONS):
-            values = [
-                next(r[key] or 0.0 for r in rows if r["scenario"] == s and r["rule"] == rule)
-                for s in SCENARIOS
-            ]
-            ax.bar([i + 0.4 * k for i in range(len(SCENARIOS))], values, width=0.4, label=rule)
-        ax.set_xticks([i + 0.2 for i in range(len(SCENARIOS))], SCENARIOS, rotation=30, ha="right")
-        ax.set_title(title)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main() -> None:
@@ -107,7 +82,12 @@ def main() -> None:
         f"# The judge with and without forecast holds\n\n`{command.strip()}`\n\n{table}\n"
     )
     (args.out / "ablation.json").write_text(json.dumps(rows, indent=1))
-    plot(rows, args.out / "ablation.png")
+    grouped_bars(
+        rows, SCENARIOS, ABLATIONS,
+        [("rolled_back", "share of runs rolled back"),
+         ("median_decision_s", "median s to rollback / promotion")],
+        args.out / "ablation.png",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -25,14 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
 
 from benchmarks.harness import Job, RunResult, run  # noqa: E402
+from benchmarks.plot import grouped_bars  # noqa: E402
 from benchmarks.rules import HISTORY_HOURS, LEARNER_RULES  # noqa: E402
 from sentra_ml.analysis.judge.normal import ServiceNormal, service_learner  # noqa: E402
 from sentra_ml.analysis.types import Cohort, Sample  # noqa: E402
@@ -161,28 +158,6 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, key, title in (
-        (axes[0], "median_decision_s", "median s to rollback / promotion"),
-        (axes[1], "paused_in_incident", "share of runs paused during the incident"),
-    ):
-        names = [s for s in SCENARIOS if any(key in r and r[key] is not None
-                                             for r in rows if r["scenario"] == s)]  # fmt: skip
-        for k, rule in enumerate(LEARNER_RULES):
-            values = [
-                next(r.get(key) or 0.0 for r in rows if r["scenario"] == s and r["rule"] == rule)
-                for s in names
-            ]
-            ax.bar([i + 0.4 * k for i in range(len(names))], values, width=0.4, label=rule)
-        ax.set_xticks([i + 0.2 for i in range(len(names))], names, rotation=30, ha="right")
-        ax.set_title(title)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -208,7 +183,12 @@ def main() -> None:
         f"\n\n`{command.strip()}`\n\n{table}\n\n{cost_text}\n"
     )
     (args.out / "learner.json").write_text(json.dumps({"rows": rows, "cost": price}, indent=1))
-    _plot(rows, args.out / "learner.png")
+    grouped_bars(
+        rows, SCENARIOS, LEARNER_RULES,
+        [("median_decision_s", "median s to rollback / promotion"),
+         ("paused_in_incident", "share of runs paused during the incident")],
+        args.out / "learner.png",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -107,3 +108,29 @@ def _false_rollbacks(ax: Axes, summary: Summary) -> None:
     ax.set_title("C. A/A false rollbacks per noise shape (labels: rollbacks/runs)", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", ncol=5, bbox_to_anchor=(0.5, -0.12))
     ax.grid(axis="y", alpha=0.3)
+
+
+def grouped_bars(
+    rows: Sequence[dict[str, Any]],
+    scenarios: Sequence[str],
+    rules: Sequence[str],
+    panels: Sequence[tuple[str, str]],
+    path: Path,
+) -> None:
+    """One panel per (row key, title): a bar per rule for each scenario that has the key."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (key, title) in zip(axes[0], panels, strict=True):
+        names = [s for s in scenarios if any(key in r and r[key] is not None
+                                             for r in rows if r["scenario"] == s)]  # fmt: skip
+        for k, rule in enumerate(rules):
+            values = [
+                next(r.get(key) or 0.0 for r in rows if r["scenario"] == s and r["rule"] == rule)
+                for s in names
+            ]
+            ax.bar([i + 0.4 * k for i in range(len(names))], values, width=0.4, label=rule)
+        ax.set_xticks([i + 0.2 for i in range(len(names))], names, rotation=30, ha="right")
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
