@@ -99,6 +99,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes (needs Redis if > 1).", min=1)] = 1,
+    no_controller: Annotated[
+        bool, typer.Option("--no-controller", help="API only: `sentra controller`s judge.")
+    ] = False,
 ) -> None:
     """Run the verdict service (SENTRA_DATABASE_URL, SENTRA_REDIS_URL; embedded defaults)."""
     import uvicorn
@@ -108,8 +111,17 @@ def serve(
     settings = get_settings()
     if workers > 1 and not settings.redis_url:
         raise fail("--workers: more than one worker needs SENTRA_REDIS_URL (a shared bus)")
+    if no_controller and not settings.redis_url:
+        raise fail("--no-controller: separate controllers need SENTRA_REDIS_URL (a shared bus)")
+    where = "none in-process (run `sentra controller`)" if no_controller else "in-process"
+    err.print(
+        f"sentra: listening on http://{host}:{port}; controller: {where}; "
+        f"database: {_redacted(settings.resolved_database_url())}; "
+        f"bus: {'redis' if settings.redis_url else 'in-process'}",
+        highlight=False,
+    )
     uvicorn.run(
-        "sentra_ml.api.main:build",
+        "sentra_ml.api.main:build" if no_controller else "sentra_ml.compose:app_with_controller",
         factory=True,
         host=host,
         port=port,
@@ -117,6 +129,60 @@ def serve(
         log_level="warning",
         ws="websockets-sansio",
     )
+
+
+@app.command()
+def controller(
+    interval: Annotated[
+        float, typer.Option(help="Seconds between a rollout's ticks (1-5).", min=1.0, max=5.0)
+    ] = 2.0,
+    lease_seconds: Annotated[
+        float, typer.Option(help="Lease time: a dead replica's rollouts move after it.", min=1.0)
+    ] = 10.0,
+    metrics_port: Annotated[
+        int, typer.Option(help="Port of /metrics (0: none).", min=0, max=65535)
+    ] = 9108,
+) -> None:
+    """Judge rollouts and shift their traffic; replicas share them through Redis leases."""
+    import logging
+    import signal
+    import threading
+
+    from prometheus_client import start_http_server
+    from sentra_controller.metrics import ControllerMetrics
+    from sentra_controller.scheduler import Scheduler
+
+    from sentra_ml.compose import standalone_controller
+    from sentra_ml.settings import get_settings
+
+    settings = get_settings().model_copy(
+        update={"evaluation_interval_seconds": interval, "lease_seconds": lease_seconds}
+    )
+    if not settings.redis_url:
+        raise fail("SENTRA_REDIS_URL: a controller of its own shares the API's bus (Redis)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    metrics = ControllerMetrics()
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    scheduler = Scheduler(standalone_controller(settings, metrics))
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    scheduler.start()
+    err.print(
+        f"sentra controller {scheduler.controller.replica[:8]}: interval {interval:g} s, "
+        f"lease {lease_seconds:g} s" + (f", metrics on :{metrics_port}" if metrics_port else ""),
+        highlight=False,
+    )
+    stopped.wait()
+    scheduler.stop()  # hands the leases back: another replica takes over at once
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 token_app = typer.Typer(help="API tokens (stored hashed; the secret is shown once).")

@@ -19,7 +19,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     mlflow_tracking_uri: str | None = None
     alpha: float = 0.01
-    evaluation_interval_seconds: float = Field(default=2.0, gt=0.0)
+    evaluation_interval_seconds: float = Field(default=2.0, ge=1.0, le=5.0)
+    lease_seconds: float = Field(default=10.0, ge=1.0, le=300.0)  # a dead controller's takeover
     service_learner: bool = True  # judge with each service's learned normal (pause / hold)
     auth_disabled: bool = False  # only for local use: every caller is an anonymous admin
     webhook_secret: str | None = None  # HMAC key that integration callers may sign with

@@ -59,6 +59,10 @@ class PolicyModel(_Strict):
     adaptive: bool = True
     harm_budget: Finite = Field(default=2.0, gt=0.0)
     exposure_confidence: Finite = Field(default=0.8, ge=0.5, lt=1.0)
+    predictive_rollback: Finite | None = Field(
+        default=None, ge=0.5, le=1.0,
+        description="roll back when a forecast breach within the horizon is at least this likely",
+    )  # fmt: skip
 
 
 class RolloutSpecModel(_Strict):
@@ -68,6 +72,7 @@ class RolloutSpecModel(_Strict):
     grace_seconds: Finite = Field(default=60.0, ge=0.0)
     min_score: Finite = Field(default=80.0, ge=0.0, le=100.0)
     forecast_horizon_seconds: Finite = Field(default=600.0, ge=0.0, le=86400.0)
+    interval_seconds: Finite = Field(default=2.0, ge=1.0, le=5.0)
     policy: PolicyModel = PolicyModel()
     metrics: tuple[MetricModel, ...] = Field(min_length=1)
 
@@ -94,6 +99,7 @@ class RolloutSpecModel(_Strict):
             min_score=self.min_score,
             service=self.service,
             forecast_horizon_seconds=self.forecast_horizon_seconds,
+            interval_seconds=self.interval_seconds,
         )
 
 
@@ -205,3 +211,20 @@ def read_line(text: str) -> TelemetryLine:
 def parse_line(text: str) -> Sample:
     """One telemetry JSON line (per-interval counts) into a Sample."""
     return read_line(text).to_sample()
+
+
+def line_of(sample: Sample) -> TelemetryLine:
+    """The telemetry line of a checked sample (built unvalidated: the sample was checked)."""
+    line: dict[str, Any] = {"ts": sample.ts, "cohort": sample.cohort, "metric": sample.metric}
+    if isinstance(sample, RatioSample):
+        line.update(total=sample.total, failed=sample.failed)
+    elif isinstance(sample, LatencySample):
+        if sample.buckets:
+            line["buckets"] = {
+                ("+Inf" if le == math.inf else repr(le)): c for le, c in sample.buckets
+            }
+        else:
+            line["values"] = list(sample.values)
+    else:
+        line.update(value=sample.value, instance=sample.instance)
+    return TelemetryLine.model_construct(**line)

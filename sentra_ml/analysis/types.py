@@ -122,6 +122,7 @@ class StepPolicy:
     adaptive: bool = True
     harm_budget: float = 2.0
     exposure_confidence: float = 0.8
+    predictive_rollback: float | None = None  # roll back when P(forecast breach) >= this
 
     def __post_init__(self) -> None:
         if not self.steps:
@@ -143,6 +144,9 @@ class StepPolicy:
             )
         if not self.harm_budget > 0:
             raise SpecError(f"policy.harm_budget: must be > 0, got {self.harm_budget}")
+        p = self.predictive_rollback
+        if p is not None and not 0.5 <= p <= 1.0:
+            raise SpecError(f"policy.predictive_rollback: must be in [0.5, 1], got {p}")
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class RolloutSpec:
     min_score: float = 80.0
     service: str = "service"
     forecast_horizon_seconds: float = 600.0  # hold while a gauge is forecast past tolerance; 0: off
+    interval_seconds: float = 2.0  # how often the controller judges the rollout live
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -171,6 +176,8 @@ class RolloutSpec:
             raise SpecError("stale_after_seconds must be > 0 and grace_seconds >= 0")
         if not 0.0 <= self.forecast_horizon_seconds <= 86400.0:
             raise SpecError("forecast_horizon_seconds: must be in [0, 86400]")
+        if not 1.0 <= self.interval_seconds <= 5.0:
+            raise SpecError(f"interval_seconds: must be in [1, 5], got {self.interval_seconds}")
         if not 0.0 <= self.min_score <= 100.0:
             raise SpecError(f"min_score: must be in [0, 100], got {self.min_score}")
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 
 from fastapi import FastAPI, Request
@@ -14,14 +13,15 @@ from fastapi.responses import JSONResponse
 from sentra_ml.api.auth import TokenCache
 from sentra_ml.api.deps import Services
 from sentra_ml.api.limits import BodyLimit
-from sentra_ml.api.live import LiveRollouts
-from sentra_ml.api.loop import evaluation_loop
 from sentra_ml.api.metrics import Metrics, RequestTimer
 from sentra_ml.api.routes import admin, health, integrations, otlp, rollouts, stream, verdicts
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus, InProcessBus, RedisBus
 from sentra_ml.store.db import make_engine, session_factory, upgrade
 from sentra_ml.store.learners import BusLearnerStore, FileLearnerStore, LearnerStore
+from sentra_ml.store.live_state import LiveState
+
+Companion = Callable[[Services], contextlib.AbstractContextManager[object]]
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -48,34 +48,31 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         sessions=sessions,
         bus=bus,
-        live=LiveRollouts(
-            sessions=sessions,
-            bus=bus,
-            interval=settings.evaluation_interval_seconds,
-            learners=make_learner_store(settings, bus),
-        ),
+        live=LiveState(bus),
+        learners=make_learner_store(settings, bus),
         metrics=Metrics(),
         tokens=TokenCache(sessions),
     )
 
 
-def create_app(settings: Settings, *, run_loop: bool = True) -> FastAPI:
-    """The service. `run_loop=False` leaves judging to the caller (tests drive `run_round`)."""
+def create_app(settings: Settings, *, companion: Companion | None = None) -> FastAPI:
+    """The service: it validates and stores rollouts, telemetry and manual actions, and reads
+    verdicts; controllers judge and act (they meet it in the database and on the bus).
+    `companion` runs beside it for the app's lifetime, on its services (the CLI's in-process
+    controller)."""
     services = build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(evaluation_loop(services)) if run_loop else None
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            services.live.close()
-            services.bus.close()
-            services.engine.dispose()
+        with contextlib.ExitStack() as stack:
+            if companion is not None:
+                stack.enter_context(companion(services))
+            try:
+                yield
+            finally:
+                stack.close()
+                services.bus.close()
+                services.engine.dispose()
 
     app = FastAPI(
         title="Sentra",

@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentra_ml.api.auth import Principal, TokenCache, check_role, unauthorized
-from sentra_ml.api.live import LiveRollouts
 from sentra_ml.api.metrics import Metrics
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus
+from sentra_ml.store.learners import LearnerStore
+from sentra_ml.store.live_state import LiveState
 from sentra_ml.store.tokens import Role
 
 
@@ -26,7 +27,8 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     bus: Bus
-    live: LiveRollouts
+    live: LiveState
+    learners: LearnerStore | None
     metrics: Metrics
     tokens: TokenCache
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -19,22 +19,11 @@ class Metrics:
             registry=self.registry,
         )
         self.verdicts = Counter(
-            "sentra_verdicts_total", "Verdicts computed, by action", ["action"],
-            registry=self.registry,
+            "sentra_oneshot_verdicts_total", "One-shot verdicts (POST /v1/verdicts), by action",
+            ["action"], registry=self.registry,
         )  # fmt: skip
         self.ingested = Counter(
             "sentra_ingested_samples_total", "Telemetry lines accepted", registry=self.registry
-        )
-        self.loop_lag = Gauge(
-            "sentra_loop_lag_seconds",
-            "How late the last evaluation round started against its schedule",
-            registry=self.registry,
-        )
-        self.loop_seconds = Histogram(
-            "sentra_loop_round_seconds", "Duration of one evaluation round", registry=self.registry
-        )
-        self.live_rollouts = Gauge(
-            "sentra_live_rollouts", "Rollouts this replica judges", registry=self.registry
         )
 
 

@@ -50,6 +50,9 @@ class RolloutCreate(_Body):
     stale_after_seconds: float | None = Field(default=None, gt=0.0, le=86400)
     grace_seconds: float | None = Field(default=None, ge=0.0, le=86400)
     min_score: float | None = Field(default=None, ge=0.0, le=100.0)
+    interval_seconds: float | None = Field(
+        default=None, ge=1.0, le=5.0, description="how often the controller judges it (s)"
+    )
     target: dict[str, Any] | None = Field(
         default=None, description="Traffic target for the controller, e.g. {'kind': 'nginx', ...}"
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sentra_ml.store.schema import Decision, Event, Rollout, Step
-from sentra_ml.store.states import State
+from sentra_ml.store.states import ACTIVE, State
 
 
 def create_rollout(
@@ -37,7 +37,8 @@ def create_rollout(
         namespace=namespace,
         baseline_version=baseline_version,
         canary_version=canary_version,
-        state=State.RUNNING.value,
+        # a rollout with a target waits for the controller to apply its first weights
+        state=(State.PENDING if target is not None else State.RUNNING).value,
         weight=weight,
         spec=spec,
         target=target,
@@ -182,7 +183,7 @@ def find_for_target(*, session: Session, namespace: str, service: str) -> Rollou
 
 def active_rollouts(*, session: Session) -> Sequence[Rollout]:
     return session.scalars(
-        select(Rollout).where(Rollout.state.in_([State.RUNNING.value, State.PAUSED.value]))
+        select(Rollout).where(Rollout.state.in_(sorted(s.value for s in ACTIVE)))
     ).all()
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.store.bus import Bus
+
+log = logging.getLogger(__name__)
 
 LEARNER_TTL = 90 * 24 * 3600.0  # a service not rolled out for 90 days starts afresh
 
@@ -75,3 +79,18 @@ class FileLearnerStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def restored(service: str, checkpoint: bytes) -> ServiceLearner | None:
+    """The learner of a checkpoint; None (logged) when it cannot be used."""
+    try:
+        return ServiceLearner.from_bytes(checkpoint)
+    except ValueError as err:
+        log.warning("service %r: learner checkpoint unusable (%s); starting afresh", service, err)
+        return None
+
+
+def saved_learner(store: LearnerStore | None, service: str) -> ServiceLearner | None:
+    """The service's last saved learner; None without a store or a usable checkpoint."""
+    checkpoint = None if store is None else store.load(service)
+    return None if checkpoint is None else restored(service, checkpoint)

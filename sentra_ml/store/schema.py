@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Double, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -33,6 +33,11 @@ class Rollout(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double)
+    # the controller's: the fencing token of the last lease that wrote, the canary weight the
+    # router verified, and the state a promoting / rolling-back rollout ends in
+    fence: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_weight: Mapped[float | None] = mapped_column(Double, nullable=True)
+    ending: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (
         Index("ix_rollouts_service_state", "service", "state"),
@@ -50,6 +55,24 @@ class Step(Base):
     ts: Mapped[float] = mapped_column(Double)
     weight: Mapped[float] = mapped_column(Double)
     previous_weight: Mapped[float] = mapped_column(Double)
+
+
+class WeightChange(Base):
+    """A weight change through the router: written as an intent (with the lease's fencing
+    token) before the call, and given its outcome after verification. After a crash, an intent
+    still `intended` is reconciled with what the router reads back."""
+
+    __tablename__ = "weight_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"), index=True)
+    fence: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[float] = mapped_column(Double)  # the judge's clock at the decision
+    weight: Mapped[float] = mapped_column(Double)  # the canary's percent asked for
+    previous_weight: Mapped[float | None] = mapped_column(Double, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    settled_at: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
 class Decision(Base):

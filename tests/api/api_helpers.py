@@ -1,5 +1,6 @@
 """Helpers for the service tests: an API client with a token per role, telemetry, set-up on both
-backends. Judging is driven by the test (`Api.judge`) rather than the background loop."""
+backends. Judging is driven by the test (`Api.judge`: one round of a controller sharing the
+API's database and bus) rather than a background loop."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sentra_controller.controller import Controller
 
 from sentra_ml.api.app import create_app
-from sentra_ml.api.loop import run_round
+from sentra_ml.compose import controller_on
 from sentra_ml.settings import Settings
 from sentra_ml.store import tokens
 from sentra_ml.store.learners import learner_key
@@ -35,6 +37,7 @@ class Api:
     app: FastAPI
     client: TestClient
     secrets: dict[Role, str]
+    controller: Controller
 
     def headers(self, role: Role | None) -> dict[str, str]:
         return {} if role is None else {"Authorization": f"Bearer {self.secrets[role]}"}
@@ -48,7 +51,7 @@ class Api:
         return self.client.post(path, headers=headers, **kw)
 
     def judge(self, now: float | None = None) -> int:
-        return run_round(self.app.state.services, time.time() if now is None else now)
+        return self.controller.run_round(time.time() if now is None else now)
 
     def create(self, service: str = "checkout", **fields: Any) -> dict[str, Any]:
         body = {"service": service, "baseline_version": "v1", "canary_version": "v2"}
@@ -98,7 +101,7 @@ def _forget_learners(url: str) -> None:
 
 
 def start(settings: Settings) -> Iterator[Api]:
-    app = create_app(settings, run_loop=False)
+    app = create_app(settings)
     with app.state.services.sessions() as session:
         secrets = {
             role: tokens.create_token(
@@ -107,5 +110,7 @@ def start(settings: Settings) -> Iterator[Api]:
             for role in Role
         }
         session.commit()
+    controller = controller_on(app.state.services)
     with TestClient(app) as client:
-        yield Api(app, client, secrets)
+        yield Api(app, client, secrets, controller)
+    controller.close()

@@ -7,7 +7,7 @@ import time
 import pytest
 from api_helpers import Api, lines  # type: ignore[import-not-found]
 
-from sentra_ml.api.live import log_key
+from sentra_ml.store import telemetry_log
 
 
 def _detail(response: object) -> str:
@@ -33,7 +33,8 @@ def test_a_bad_line_refuses_the_whole_batch(api: Api, line: dict, field: str, pr
     response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [good, bad]})
     assert response.status_code == 422
     assert _detail(response).startswith(field) and problem in _detail(response)
-    assert api.app.state.services.bus.read_list(log_key(rid)) == []  # not even the good line
+    read = telemetry_log.read(api.app.state.services.bus, rid, None, 0)
+    assert read.entries == []  # not even the good line
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import uuid
 from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
 
 from sentra_ml.analysis.anomaly import ServiceLearner
-from sentra_ml.api.live import LiveRollouts, lease_key
+from sentra_ml.compose import controller_on
 from sentra_ml.simulate import learned_history, scenario_library
+from sentra_ml.store import keys
 from sentra_ml.store.schema import Rollout
 
 HOLD = {"steps": [1, 5, 100], "min_step_seconds": 1000, "max_step_seconds": 5000}
@@ -30,7 +31,7 @@ def test_the_learner_carries_over_to_the_next_rollout_of_the_service(api: Api) -
     anomaly = verdict["anomaly"]
     assert anomaly["learned"] >= 6 and not anomaly["warm"]  # one window per >= 10 s
     assert anomaly["baseline"] is not None and not anomaly["baseline_flag"]
-    saved = api.app.state.services.live.learners.load(service)
+    saved = api.app.state.services.learners.load(service)
     assert saved is not None and ServiceLearner.from_bytes(saved).n >= 4  # saved every 60 s
 
     second = api.create(service=service, policy=HOLD)
@@ -46,10 +47,8 @@ def test_a_takeover_replays_from_the_checkpoint_the_rollout_started_with(api: Ap
     rid, t0 = rollout["id"], rollout["created_at"] - 100
     before = _feed(api, rid, t0, 40)
     svc = api.app.state.services
-    fresh = LiveRollouts(
-        sessions=svc.sessions, bus=svc.bus, interval=2.0, learners=svc.live.learners
-    )
-    svc.bus.put(lease_key(rid), fresh.replica, 30)  # the old replica's lease ran out
+    fresh = controller_on(svc, own_metrics=True)
+    svc.bus.release(keys.lease(rid), api.controller.replica)  # the old replica's lease ran out
     with svc.sessions() as session:
         row = session.get(Rollout, rid)
         assert row is not None
@@ -62,7 +61,7 @@ def test_a_takeover_replays_from_the_checkpoint_the_rollout_started_with(api: Ap
 
 def test_an_unreadable_checkpoint_starts_the_service_afresh(api: Api) -> None:
     service = f"svc-{uuid.uuid4().hex[:12]}"
-    api.app.state.services.live.learners.save(service, b"not a checkpoint")
+    api.app.state.services.learners.save(service, b"not a checkpoint")
     rollout = api.create(service=service, policy=HOLD)
     verdict = _feed(api, rollout["id"], rollout["created_at"], 2)
     assert verdict["anomaly"]["learned"] == 0 and verdict["action"] == "continue"
@@ -70,7 +69,7 @@ def test_an_unreadable_checkpoint_starts_the_service_afresh(api: Api) -> None:
 
 def test_a_one_shot_verdict_reads_the_service_learner_and_never_changes_it(api: Api) -> None:
     service = f"svc-{uuid.uuid4().hex[:12]}"
-    store = api.app.state.services.live.learners
+    store = api.app.state.services.learners
     checkpoint = learned_history(scenario_library()["aa"], 1.0, seed=3).to_bytes()
     store.save(service, checkpoint)
     body = {"spec": {"service": service, "metrics": METRICS}, "lines": lines(1000.0, 20, 1)}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from api_helpers import Api, lines, settings_for, start  # type: ignore[import-not-found]
 
-from sentra_ml.api.live import LiveRollouts, lease_key
+from sentra_ml.compose import controller_on
+from sentra_ml.store import keys
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.tokens import Role
 
@@ -66,7 +67,7 @@ def test_two_replicas_share_state_and_live_updates(
                 now = time.time()
                 b.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 30, 15, 9)})
                 assert a.judge(now) >= 1  # a takes the lease and judges
-                assert not b.app.state.services.live.owns(rid)  # a holds the lease
+                assert b.judge(now) == 0  # a holds the lease
                 assert _until(ws, "verdict")["action"] == "rollback"  # through Redis
             assert b.get(f"/v1/rollouts/{rid}/verdict").json()["state"] == "rolled_back"
 
@@ -80,8 +81,8 @@ def test_a_new_replica_rebuilds_the_judge_from_the_log(api: Api) -> None:
         api.judge(t0 + 2 * k + 1)
     before = api.get(f"/v1/rollouts/{rid}/verdict").json()["verdict"]
     svc = api.app.state.services
-    fresh = LiveRollouts(sessions=svc.sessions, bus=svc.bus, interval=2.0)
-    svc.bus.put(lease_key(rid), fresh.replica, 30)  # the old replica's lease ran out
+    fresh = controller_on(svc, own_metrics=True)
+    svc.bus.release(keys.lease(rid), api.controller.replica)  # the old replica's lease ran out
     with svc.sessions() as session:
         row = session.get(Rollout, rid)
         assert row is not None
@@ -95,7 +96,9 @@ def test_the_fresh_entries_of_one_tick_are_judged_together(api: Api) -> None:
     rollout = api.create()
     rid, t0 = rollout["id"], rollout["created_at"]
     api.judge(t0 + 1)  # the replica opens the rollout's judge
-    judge = api.app.state.services.live._live[rid].judge
+    tracked = api.controller.tracked(rid)
+    assert tracked is not None
+    judge = tracked.session.judge
     evaluated: list[float] = []
     evaluate = judge.evaluate
     judge.evaluate = lambda now: evaluated.append(now) or evaluate(now)  # type: ignore[method-assign]

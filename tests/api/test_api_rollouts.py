@@ -6,8 +6,8 @@ import time
 import uuid
 
 from api_helpers import Api, lines  # type: ignore[import-not-found]
+from sentra_controller.record import MODEL_VERSION
 
-from sentra_ml.api.live import MODEL_VERSION
 from sentra_ml.store.tokens import Role
 
 

@@ -14,8 +14,7 @@ from sentra_ml.api.app import create_app
 from sentra_ml.settings import Settings
 
 _app = create_app(
-    Settings(data_dir=Path(tempfile.mkdtemp(prefix="sentra-schema-")), auth_disabled=True),
-    run_loop=False,
+    Settings(data_dir=Path(tempfile.mkdtemp(prefix="sentra-schema-")), auth_disabled=True)
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
+from sentra_controller.traces import Found, TraceLinker, attach
 
-from sentra_ml.api.traces import Found, TraceLinker, attach
 from sentra_ml.spec import parse_spec
 from sentra_ml.store.tokens import Role
 from tests.adapters.adapter_servers import free_port

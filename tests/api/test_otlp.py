@@ -27,9 +27,9 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
 from sentra_ml.api.app import create_app
-from sentra_ml.api.live import log_key
 from sentra_ml.settings import Settings
 from sentra_ml.spec import TelemetryLine
+from sentra_ml.store import telemetry_log
 from sentra_ml.store.tokens import Role
 from tests.adapters.adapter_servers import free_port
 
@@ -88,8 +88,8 @@ class Service:
 
 
 def logged(api: Api, rollout_id: str) -> list[TelemetryLine]:
-    entries = api.app.state.services.bus.read_list(log_key(rollout_id))
-    return [TelemetryLine.model_validate(d) for e in entries for d in json.loads(e)]
+    read = telemetry_log.read(api.app.state.services.bus, rollout_id, None, 0)
+    return [line for batch in read.entries for line in batch]
 
 
 def buckets(values: list[float]) -> dict[str, float]:
@@ -241,7 +241,7 @@ def test_replicas_share_each_streams_last_point(
 
 def _two_replicas_take_turns(api: Api, settings: Settings) -> None:
     rollout = api.create()["id"]
-    other = create_app(settings, run_loop=False)
+    other = create_app(settings)
     with TestClient(other) as second:
         start = time.time_ns() - 10**9
         for k, client in enumerate([api.client, second, api.client, second]):

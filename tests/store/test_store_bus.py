@@ -35,22 +35,67 @@ def test_values_expire(bus: Bus) -> None:
     assert bus.get(k) is None
 
 
-def test_logs_append_and_read_from_an_offset(bus: Bus) -> None:
-    k = key()
-    bus.append(k, ["a", "b"], ttl=10)
-    bus.append(k, ["c"], ttl=10)
-    assert bus.read_list(k) == ["a", "b", "c"]
-    assert bus.read_list(k, 2) == ["c"]
-    assert bus.read_list(key()) == []
+def test_logs_append_and_read_from_an_offset_within_one_epoch(bus: Bus) -> None:
+    k, e = key(), key()
+    bus.log_append(k, e, ["a", "b"], ttl=10)
+    bus.log_append(k, e, ["c"], ttl=10)
+    epoch, entries = bus.log_read(k, e)
+    assert entries == ["a", "b", "c"] and epoch is not None
+    assert bus.log_read(k, e, 2) == (epoch, ["c"])
+    assert bus.log_read(key(), key()) == (None, [])
 
 
-def test_a_lease_has_one_owner_until_it_expires(bus: Bus) -> None:
-    k = key()
-    assert bus.lease(k, "a", ttl=0.3)
-    assert bus.lease(k, "a", ttl=0.3)  # renewal
-    assert not bus.lease(k, "b", ttl=0.3)
+def test_a_log_lost_and_begun_anew_has_another_epoch(bus: Bus) -> None:
+    k, e = key(), key()
+    bus.log_append(k, e, ["a"], ttl=0.2)
+    first, _ = bus.log_read(k, e)
+    time.sleep(0.3)  # as if Redis had restarted empty
+    bus.log_append(k, e, ["b"], ttl=10)
+    second, entries = bus.log_read(k, e)
+    assert entries == ["b"] and second not in (None, first)
+
+
+def test_a_fenced_append_needs_the_lease(bus: Bus) -> None:
+    k, e, lease, fence = key(), key(), key(), key()
+    assert not bus.log_append(k, e, ["x"], 10, lease=(lease, "a"))
+    assert bus.lease(lease, fence, "a", ttl=10) > 0
+    assert bus.log_append(k, e, ["y"], 10, lease=(lease, "a"))
+    assert bus.log_read(k, e)[1] == ["y"]
+
+
+def test_a_lease_has_one_owner_until_it_expires_and_each_taking_a_new_token(bus: Bus) -> None:
+    k, fence = key(), key()
+    first = bus.lease(k, fence, "a", ttl=0.3)
+    assert first > 0
+    assert bus.lease(k, fence, "a", ttl=0.3) == 0  # renewal
+    assert bus.lease(k, fence, "b", ttl=0.3) == -1
     time.sleep(0.4)
-    assert bus.lease(k, "b", ttl=0.3)
+    assert bus.lease(k, fence, "b", ttl=0.3) == first + 1
+    assert not bus.release(k, "a") and bus.release(k, "b")
+    assert bus.lease(k, fence, "a", ttl=0.3) == first + 2
+
+
+def test_the_fence_is_lifted_never_lowered(bus: Bus) -> None:
+    fence = key()
+    assert bus.raise_fence(fence, 5) == 5
+    assert bus.raise_fence(fence, 3) == 5
+    assert bus.lease(key(), fence, "a", ttl=1) == 6
+
+
+def test_a_fenced_put_needs_the_lease(bus: Bus) -> None:
+    lease, fence, k = key(), key(), key()
+    assert not bus.put_if_owner(lease, "a", k, "v", 10) and bus.get(k) is None
+    bus.lease(lease, fence, "a", ttl=10)
+    assert bus.put_if_owner(lease, "a", k, "v", 10) and bus.get(k) == "v"
+    assert not bus.put_if_owner(lease, "b", k, "w", 10) and bus.get(k) == "v"
+
+
+def test_heartbeats_count_the_live_members(bus: Bus) -> None:
+    k = key()
+    assert bus.heartbeat(k, "a", 0.3) == 1
+    assert bus.heartbeat(k, "b", 10) == 2
+    time.sleep(0.4)
+    assert bus.heartbeat(k, "b", 10) == 1
 
 
 def test_put_newer_keeps_each_field_s_newest_value_and_returns_the_previous(bus: Bus) -> None:

@@ -47,6 +47,18 @@ class TempoTraces:
 
     kind: ClassVar[str] = "tempo"
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], timeout: float = 5.0) -> TempoTraces:
+        """The search of a rollout's `traces` config; raises Misconfigured."""
+        return cls(
+            url=config["url"],
+            cohorts=config["cohorts"],
+            span_filter=config.get("span_filter", "kind = server"),
+            link=config.get("link", "{url}/api/traces/{trace_id}"),
+            tenant=config.get("tenant"),
+            timeout=timeout,
+        )
+
     def __init__(
         self,
         *,

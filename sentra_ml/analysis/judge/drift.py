@@ -56,6 +56,7 @@ class DriftWatch:
         self._pending: dict[str, dict[Cohort, list[float]]] = defaultdict(lambda: defaultdict(list))
         self._last_close: float | None = None
         self._held: dict[str, tuple[float, Drift]] = {}  # metric -> (hold until, why)
+        self._latest: dict[str, Drift] = {}  # metric -> this evaluation's forecast
 
     def observe(self, sample: Sample) -> None:
         if isinstance(sample, GaugeSample) and sample.metric in self._models:
@@ -77,10 +78,18 @@ class DriftWatch:
         if self.horizon <= 0 or self._last_close is None:
             return []
         now = self._last_close
+        self._latest = {}
         for name, model in self._models.items():
             if model.n < MIN_INTERVALS:
                 continue
             ahead = model.outlook(self.tolerance[name], min(self.horizon, REACH * model.span))
-            if ahead.p_breach >= P_HOLD and math.isfinite(ahead.seconds_to_breach):
-                self._held[name] = (now + STICKY_SECONDS, Drift(name, ahead, model.level))
+            if math.isfinite(ahead.seconds_to_breach):
+                self._latest[name] = Drift(name, ahead, model.level)
+                if ahead.p_breach >= P_HOLD:
+                    self._held[name] = (now + STICKY_SECONDS, self._latest[name])
         return [drift for until, drift in self._held.values() if until > now]
+
+    def breaching(self, p: float) -> list[Drift]:
+        """The metrics whose forecast of this evaluation (see `drifting`, called first) breaches
+        the tolerance within the horizon with probability >= `p`."""
+        return [d for d in self._latest.values() if d.outlook.p_breach >= p]

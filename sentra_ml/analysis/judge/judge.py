@@ -16,7 +16,9 @@ _TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
 
 
 class RolloutJudge:
-    """Streaming judge of one rollout; keeps its own step state as if its advice were followed.
+    """Streaming judge of one rollout. By default it keeps its own step state as if its advice
+    were followed; with `follows_advice=False` its steps move only when told what the traffic
+    router verified (`reached`), as the controller does.
 
     The false-rollback budget `spec.alpha` is split over every regression test of every metric
     (see `alpha_share`), and each test is anytime-valid, so the chance of ever rolling back a
@@ -27,9 +29,15 @@ class RolloutJudge:
     """
 
     def __init__(
-        self, spec: RolloutSpec, start_ts: float = 0.0, learner: ServiceLearner | None = None
+        self,
+        spec: RolloutSpec,
+        start_ts: float = 0.0,
+        learner: ServiceLearner | None = None,
+        *,
+        follows_advice: bool = True,
     ) -> None:
         self.spec = spec
+        self.follows_advice = follows_advice
         shares = sum(alpha_share(m) for m in spec.metrics)
         gate_alpha = 1.0 - spec.policy.exposure_confidence
         self.analyzers: dict[str, MetricAnalyzer] = {
@@ -73,17 +81,24 @@ class RolloutJudge:
         self.drift.close(now)
         evidence = [a.evidence(now, self.spec.stale_after_seconds) for a in self.analyzers.values()]
         holds = [d.reason(self.spec.metric(d.metric).tolerance) for d in self.drift.drifting()]
+        p_rollback = self.spec.policy.predictive_rollback
+        predicted = (
+            []
+            if p_rollback is None
+            else [
+                d.reason(self.spec.metric(d.metric).tolerance).replace(": holding", "")
+                for d in self.drift.breaching(p_rollback)
+            ]
+        )
         environment: list[str] = []
         if self.normal is not None:
             self.normal.close(now)
             holds += self.normal.holds()
             environment = self.normal.environment()
         current = self.steps.weight
-        decision = decide(self.spec, evidence, self.steps, now, holds, environment)
-        if decision.step_index != self.steps.index:
-            self.steps.move_to(decision.step_index, now)
-            for analyzer in self.analyzers.values():
-                analyzer.start_step()
+        decision = decide(self.spec, evidence, self.steps, now, holds, environment, predicted)
+        if decision.step_index != self.steps.index and self.follows_advice:
+            self._move(decision.step_index, now)
         verdict = Verdict(
             ts=now,
             action=decision.action,
@@ -98,3 +113,16 @@ class RolloutJudge:
         if verdict.action in _TERMINAL:
             self._final = verdict
         return verdict
+
+    def reached(self, weight: float, now: float) -> None:
+        """The router verified `weight` (canary percent) in force at `now`: the step schedule
+        stands at the highest step not above it."""
+        steps = self.spec.policy.steps
+        index = max((i for i, w in enumerate(steps) if w <= weight + 1e-9), default=0)
+        if index != self.steps.index:
+            self._move(index, now)
+
+    def _move(self, index: int, now: float) -> None:
+        self.steps.move_to(index, now)
+        for analyzer in self.analyzers.values():
+            analyzer.start_step()

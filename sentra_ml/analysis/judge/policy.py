@@ -3,6 +3,7 @@
 1. telemetry missing beyond the grace period -> rollback (fail safe to the last healthy state);
 2. the baseline itself moved (its own tests, or the service learner) -> pause, blame nobody;
 3. a critical metric regressed, or the score fell below `min_score` -> rollback;
+   so does a forecast breach at least as likely as the policy's `predictive_rollback`;
 4. telemetry missing or stale -> pause;
 5. a gauge forecast past its tolerance (a slow leak), or a canary unlike anything the service
    has shown (the service learner) -> hold, neither step up nor promote;
@@ -59,9 +60,11 @@ def decide(
     now: float,
     holds: Sequence[str] = (),
     environment: Sequence[str] = (),
+    predicted: Sequence[str] = (),
 ) -> Decision:
-    """The action for this evaluation; `holds` and `environment` are the reasons, in words, of
-    the signals that are not metric tests (forecasts, the service learner)."""
+    """The action for this evaluation; `holds`, `environment` and `predicted` (forecast
+    breaches likely enough to roll back) are the reasons, in words, of the signals that are not
+    metric tests (forecasts, the service learner)."""
     by_status: dict[MetricStatus, list[MetricEvidence]] = {s: [] for s in MetricStatus}
     for e in evidence:
         by_status[e.status].append(e)
@@ -99,6 +102,14 @@ def decide(
         )
         return verdict(
             Action.ROLLBACK, 0.0, *(e.summary for e in regressed), f"rolling back: {why}"
+        )
+    if predicted:
+        p = spec.policy.predictive_rollback
+        return verdict(
+            Action.ROLLBACK,
+            0.0,
+            *predicted,
+            f"rolling back before the breach: forecast P >= {p:g} (predictive rollback)",
         )
     if by_status[MetricStatus.STALE]:
         return verdict(

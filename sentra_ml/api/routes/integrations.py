@@ -67,7 +67,7 @@ def flagger(
 ) -> JSONResponse:
     """Answer a Flagger webhook from the streaming verdict of `namespace/name`."""
     rollout = _find(session, payload.namespace, payload.name)
-    state = svc.live.cached_state(rollout.id) or State(rollout.state)
+    state = svc.live.state(rollout.id) or State(rollout.state)
     verdict = svc.live.latest(rollout.id)
     allowed, why = flagger_gate(hook, state, verdict)
     answer = GateAnswer(
@@ -87,7 +87,7 @@ def argo(
 ) -> ArgoAnswer:
     """For an AnalysisTemplate `web` metric: `successCondition: result.verdict == "pass"`."""
     row = _find(session, namespace, rollout)
-    state = svc.live.cached_state(row.id) or State(row.state)
+    state = svc.live.state(row.id) or State(row.state)
     verdict = svc.live.latest(row.id)
     return ArgoAnswer(
         rollout_id=row.id,

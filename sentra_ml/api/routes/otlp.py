@@ -13,8 +13,6 @@ import json
 import time
 import zlib
 from collections import Counter, defaultdict
-from math import inf
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from google.protobuf import json_format
@@ -24,21 +22,16 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from sentra_adapters.telemetry import otlp
 from sqlalchemy import select
 
-from sentra_ml.analysis.types import LatencySample, RatioSample, Sample
 from sentra_ml.api.checks import stale_ts
 from sentra_ml.api.deps import Operator, Services, ServicesDep
-from sentra_ml.api.live import LOG_TTL
-from sentra_ml.spec import TelemetryLine, parse_spec
+from sentra_ml.spec import line_of, parse_spec
+from sentra_ml.store import keys, telemetry_log
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import TERMINAL, State
 
 router = APIRouter(prefix="/v1/otlp", tags=["otlp"])
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 MAX_REASONS = 5
-
-
-def stream_key(rollout_id: str) -> str:
-    return f"sentra:otlp:{rollout_id}"
 
 
 class _Refused(Exception):
@@ -141,10 +134,10 @@ def _ingest_rollout(
         else:
             refused[why[:300]] += 1
     fitting = _same_bounds(svc, rollout_id, fitting, refused)
-    key = stream_key(rollout_id)
+    key = keys.otlp_streams(rollout_id)
 
     def swap(entries: list[tuple[str, str, str]]) -> list[tuple[str, str] | None]:
-        return svc.bus.put_newer(key, entries, LOG_TTL)
+        return svc.bus.put_newer(key, entries, keys.LOG_TTL)
 
     steps, stale = otlp.increments(fitting, swap, int(created_at * 1e9))
     made, bad = otlp.samples(steps)
@@ -154,9 +147,9 @@ def _ingest_rollout(
         if late is not None:
             refused[f"{sample.metric}: ts: {late}"[:300]] += n
         else:
-            lines.append(_line(sample))
+            lines.append(line_of(sample))
     if lines:
-        svc.live.append(rollout_id, lines)
+        telemetry_log.append(svc.bus, rollout_id, lines)
         svc.metrics.ingested.inc(len(lines))
     return refused + stale + bad
 
@@ -169,25 +162,13 @@ def _same_bounds(
     if not hists:
         return points
     entries = [(f"bounds:{p.metric}", "0", json.dumps(p.bounds)) for p in hists]
-    first = svc.bus.put_newer(stream_key(rollout_id), entries, LOG_TTL)
+    first = svc.bus.put_newer(keys.otlp_streams(rollout_id), entries, keys.LOG_TTL)
     wrong = set()
     for p, (_, _, mine), before in zip(hists, entries, first, strict=True):
         if before is not None and before[1] != mine:
             refused[f"{p.metric}: bucket bounds differ from the first ones {before[1][:200]}"] += 1
             wrong.add(id(p))
     return [p for p in points if id(p) not in wrong]
-
-
-def _line(sample: Sample) -> TelemetryLine:
-    """The telemetry line of a checked sample (built unvalidated: the sample was checked)."""
-    line: dict[str, Any] = {"ts": sample.ts, "cohort": sample.cohort, "metric": sample.metric}
-    if isinstance(sample, RatioSample):
-        line.update(total=sample.total, failed=sample.failed)
-    elif isinstance(sample, LatencySample):
-        line["buckets"] = {("+Inf" if le == inf else repr(le)): c for le, c in sample.buckets}
-    else:
-        line.update(value=sample.value, instance=sample.instance)
-    return TelemetryLine.model_construct(**line)
 
 
 def _summary(refused: otlp.Refusals) -> str:

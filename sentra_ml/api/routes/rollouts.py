@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SampleError, SpecError
-from sentra_ml.api import traces
+from sentra_ml.api import trace_config
 from sentra_ml.api.checks import check_lines
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
 from sentra_ml.api.schemas import (
@@ -28,7 +28,7 @@ from sentra_ml.api.schemas import (
     TelemetryBatch,
 )
 from sentra_ml.spec import parse_spec
-from sentra_ml.store import audit
+from sentra_ml.store import audit, telemetry_log
 from sentra_ml.store import bus as channels
 from sentra_ml.store.schema import Policy, Rollout
 from sentra_ml.store.states import TERMINAL, ManualAction, State, TransitionError, after_action
@@ -61,7 +61,7 @@ def _spec_body(body: RolloutCreate, session: Session) -> dict[str, Any]:
         spec["metrics"] = [m.model_dump(mode="json") for m in body.metrics]
     if body.policy is not None:
         spec["policy"] = body.policy.model_dump(mode="json")
-    for name in ("alpha", "stale_after_seconds", "grace_seconds", "min_score"):
+    for name in ("alpha", "stale_after_seconds", "grace_seconds", "min_score", "interval_seconds"):
         value = getattr(body, name)
         if value is not None:
             spec[name] = value
@@ -77,10 +77,10 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         RolloutJudge(spec)  # the analyzers refuse what the schema cannot see (e.g. tolerances)
     except (SpecError, ValueError) as err:
         raise HTTPException(UNPROCESSABLE, f"spec: {err}") from None
-    trace_config = None if body.traces is None else body.traces.model_dump()
-    if trace_config is not None:
+    tempo = None if body.traces is None else body.traces.model_dump()
+    if tempo is not None:
         try:
-            traces.check(trace_config, spec)
+            trace_config.check(tempo, spec)
         except ValueError as err:
             raise HTTPException(UNPROCESSABLE, str(err)) from None
     rollout = audit.create_rollout(
@@ -93,12 +93,14 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         weight=spec.policy.steps[0],
         target=body.target,
         source=body.source,
-        traces=trace_config,
+        traces=tempo,
         actor=who.name,
     )
     session.commit()
-    svc.live.cache_state(rollout.id, State.RUNNING)
-    message = {"type": "state", "rollout_id": rollout.id, "state": "running", "actor": who.name}
+    svc.live.set_state(rollout.id, State(rollout.state))
+    message = {
+        "type": "state", "rollout_id": rollout.id, "state": rollout.state, "actor": who.name
+    }  # fmt: skip
     svc.bus.publish(channels.ALL, message)
     return out(rollout)
 
@@ -142,7 +144,7 @@ def push_telemetry(
         check_lines(parse_spec(rollout.spec), body.lines, time.time())
     except SampleError as err:
         raise HTTPException(UNPROCESSABLE, str(err)) from None
-    svc.live.append(rollout_id, body.lines)
+    telemetry_log.append(svc.bus, rollout_id, body.lines)
     svc.metrics.ingested.inc(len(body.lines))
     return IngestResult(accepted=len(body.lines))
 
@@ -161,7 +163,7 @@ async def verdict(rollout_id: str, svc: ServicesDep, _: ViewerFast) -> Response:
 def _state_from_database(svc: Services, rollout_id: str) -> State:
     with svc.sessions() as session:
         state = State(load(session, rollout_id).state)
-    svc.live.cache_state(rollout_id, state)
+    svc.live.set_state(rollout_id, state)
     return state
 
 
@@ -179,12 +181,15 @@ def act(
         if rollout is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
         previous = State(rollout.state)
+        routed = rollout.target is not None
         try:
-            target = after_action(previous, body.action)
+            target = after_action(previous, body.action, routed=routed)
         except TransitionError as err:
             raise HTTPException(status.HTTP_409_CONFLICT, f"action: {err}") from None
-        if body.action in (ManualAction.PROMOTE, ManualAction.ABORT):
+        if body.action in (ManualAction.PROMOTE, ManualAction.ABORT) and not routed:
             _record_manual(session, rollout, body, who.name, now, svc.live.latest(rollout_id))
+        if body.action is ManualAction.ABORT and routed:
+            rollout.ending = State.ABORTED.value  # the controller ends it once traffic is back
         audit.change_state(
             session=session,
             rollout=rollout,
@@ -194,7 +199,6 @@ def act(
             now=now,
         )
     svc.live.set_state(rollout_id, target)
-    svc.live.cache_state(rollout_id, target)
     message = {
         "type": "state", "rollout_id": rollout_id, "state": target.value,
         "previous_state": previous.value, "actor": who.name, "reason": body.reason, "ts": now,

@@ -13,6 +13,7 @@ from sentra_ml.analysis.types import SampleError, SpecError
 from sentra_ml.api.deps import ServicesDep, Viewer
 from sentra_ml.api.schemas import VerdictRequest
 from sentra_ml.ingest import CounterIngest
+from sentra_ml.store.learners import saved_learner
 
 router = APIRouter(prefix="/v1", tags=["verdicts"])
 
@@ -23,7 +24,7 @@ def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, A
     try:
         spec = body.spec.to_spec()
         start = min(line.ts for line in body.lines)
-        judge = RolloutJudge(spec, start, svc.live.saved_learner(spec.service))
+        judge = RolloutJudge(spec, start, saved_learner(svc.learners, spec.service))
     except (SpecError, ValueError) as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
     counters = CounterIngest()

@@ -10,7 +10,6 @@ every later verdict of the rollout carries it, in `traces` and as one reason per
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,32 +51,6 @@ class Found:
             "links": [asdict(link) for link in self.links],
             "error": self.error,
         }
-
-
-def tempo(config: dict[str, Any]) -> TempoTraces:
-    """The Tempo search of a rollout's `traces` config; raises Misconfigured."""
-    return TempoTraces(
-        url=config["url"],
-        cohorts=config["cohorts"],
-        span_filter=config.get("span_filter", "kind = server"),
-        link=config.get("link", "{url}/api/traces/{trace_id}"),
-        tenant=config.get("tenant"),
-        timeout=SEARCH_TIMEOUT,
-    )
-
-
-def check(config: dict[str, Any], spec: RolloutSpec) -> None:
-    """Raise ValueError naming the field when `config` cannot serve `spec`'s metrics."""
-    kinds = {m.name: m.kind for m in spec.metrics}
-    for name, ms in config.get("slow_ms", {}).items():
-        if kinds.get(name) is not MetricKind.LATENCY:
-            raise ValueError(f"traces.slow_ms.{name}: not a latency metric of this rollout")
-        if not (math.isfinite(ms) and ms >= 0):
-            raise ValueError(f"traces.slow_ms.{name}: must be a finite number of ms >= 0")
-    try:
-        tempo(config).close()
-    except AdapterError as err:
-        raise ValueError(f"traces: {err}") from None
 
 
 def attach(verdict: dict[str, Any], found: Iterable[Found]) -> bool:
@@ -159,7 +132,7 @@ class TraceLinker:
     ) -> None:
         threshold = config.get("slow_ms", {}).get(metric)
         try:
-            source = tempo(config)
+            source = TempoTraces.from_config(config, SEARCH_TIMEOUT)
             try:
                 links = source.for_metric(
                     kind, Cohort.CANARY, since, until, threshold_ms=threshold,

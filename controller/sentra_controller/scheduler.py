@@ -1,0 +1,111 @@
+"""The controller's loop: every interval, a tick for each active rollout, on a bounded pool.
+
+A slow or hanging router or source delays only its own rollout: ticks run concurrently, a
+rollout whose previous tick is still running is skipped (counted as an overrun, not stacked),
+and each rollout is ticked at its own interval. New rollouts are spread over the replicas: a
+replica takes a free lease only while it holds fewer than its share.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sentra_controller.controller import Controller
+from sentra_ml.store import keys
+from sentra_ml.store.schema import Rollout
+
+log = logging.getLogger("sentra.controller")
+
+
+class Scheduler:
+    """Runs `controller` on wall-clock time in a thread of its own until `stop`."""
+
+    def __init__(self, controller: Controller, *, workers: int = 16) -> None:
+        self.controller = controller
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="sentra-tick")
+        self._running: dict[str, Future[object]] = {}
+        self._due: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._replicas = 1
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sentra-controller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the ticks under way, then hand every lease back."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.controller.close()
+
+    def _run(self) -> None:
+        c = self.controller
+        period = min(1.0, c.interval / 2)  # rounds come often; each rollout at its interval
+        scheduled = time.monotonic()
+        while not self._stop.is_set():
+            c.metrics.loop_lag.set(max(0.0, time.monotonic() - scheduled))
+            try:
+                self.round(time.time())
+            except Exception:  # the database or the bus may be briefly away: next round
+                log.exception("controller round failed")
+                c.metrics.tick_errors.inc()
+            scheduled += period
+            self._stop.wait(max(0.0, scheduled - time.monotonic()))
+            if time.monotonic() - scheduled > 5 * period:
+                scheduled = time.monotonic()  # far behind: skip rounds rather than burst
+
+    def round(self, now: float) -> None:
+        """Submit the ticks due at `now`."""
+        c = self.controller
+        self._replicas = max(1, c.bus.heartbeat(keys.CONTROLLERS, c.replica, c.leases.ttl))
+        rows = c.active()
+        share = math.ceil(len(rows) / self._replicas)
+        mine = set(c.leases.held())
+        for row in rows:
+            if now < self._due.get(row.id, -math.inf):
+                continue
+            running = self._running.get(row.id)
+            if running is not None and not running.done():
+                c.metrics.overruns.inc()
+                continue
+            if row.id not in mine and len(mine) >= share:
+                continue  # another replica's share; it takes the lease if free
+            self._due[row.id] = now + _interval(row, c.interval)
+            self._running[row.id] = self.pool.submit(self._tick, row, now)
+            mine.add(row.id)
+        active = {row.id for row in rows}
+        for gone in set(self._due) - active:
+            self._due.pop(gone, None)
+            self._running.pop(gone, None)
+        c.metrics.live_rollouts.set(len(c.leases.held()))
+
+    def _tick(self, row: Rollout, now: float) -> object:
+        c = self.controller
+        started = time.perf_counter()
+        try:
+            verdict = c.tick(row, max(now, time.time()))
+            if verdict is not None:
+                log.info(
+                    "rollout %s (%s): %s at %g %%: %s", row.id, row.service, verdict["action"],
+                    verdict["weight"], "; ".join(str(r) for r in verdict["reasons"][:2]),
+                )  # fmt: skip
+            return verdict
+        except Exception:
+            log.exception("rollout %s: tick failed", row.id)
+            c.metrics.tick_errors.inc()
+            return None
+        finally:
+            c.metrics.tick_seconds.observe(time.perf_counter() - started)
+
+
+def _interval(row: Rollout, default: float) -> float:
+    """The rollout's own interval when its spec sets one (checked at creation), else ours."""
+    value = row.spec.get("interval_seconds") if isinstance(row.spec, dict) else None
+    return float(value) if isinstance(value, int | float) and 1.0 <= value <= 5.0 else default
