@@ -123,6 +123,8 @@ class Controller:
                 event = ("telemetry", why, {"offset": session.offset})
             data: dict[str, Any] = session.evaluate(now).to_dict()
             tracked.failing_since = None
+            if float(data["ts"]) < now:  # a final verdict sticks; this tick's copy is fresh
+                data["decided_at"], data["ts"] = data["ts"], now
         except Exception as err:  # any failure to judge is "no verdict", never "keep the old"
             log.exception("rollout %s: judging failed", row.id)
             self.metrics.judging_errors.inc()

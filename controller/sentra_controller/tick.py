@@ -57,13 +57,7 @@ def act(tracked: Tracked, started: State, ending: str | None, data: dict[str, An
     plan = phases.plan(started, str(data["action"]), proposed, spec.policy.steps[0])
     state, want = plan.state, plan.canary
     note = None
-    if want is not None and tracked.unconfirmed:
-        in_force = tracked.applier.reconcile()
-        if in_force is None:
-            note = "router: the last weight change is unconfirmed and the router cannot be read"
-        else:
-            tracked.applied, tracked.unconfirmed = in_force, False
-    if want is not None and note is None and not _holds(tracked, want):
+    if want is not None and not _holds(tracked, want):
         note = _attempt(tracked, want, now)
     if want is not None and _holds(tracked, want):
         state = phases.settled(state, ending)
@@ -120,19 +114,25 @@ def _attempt(tracked: Tracked, want: float, now: float) -> str | None:
         return f"router: retrying in {wait:.0f} s ({tracked.last_error})"
     result = tracked.applier.apply(want, token=tracked.token, ts=now, previous=tracked.applied)
     if result.reached:
-        tracked.applied = want
-        tracked.failures, tracked.retry_at, tracked.last_error = 0, -math.inf, ""
-        if 0.0 < want < 100.0:
-            tracked.session.judge.reached(want, now)
+        _applied(tracked, want, now)
         return None
+    tracked.unconfirmed = result.outcome is Outcome.FAILED
+    return _failed(tracked, now, f"canary {want:g} % {result.outcome}: {result.detail}")
+
+
+def _applied(tracked: Tracked, want: float, now: float) -> None:
+    tracked.applied = want
+    tracked.failures, tracked.retry_at, tracked.last_error = 0, -math.inf, ""
+    if 0.0 < want < 100.0:
+        tracked.session.judge.reached(want, now)
+
+
+def _failed(tracked: Tracked, now: float, why: str) -> str:
     tracked.failures += 1
     tracked.retry_at = now + phases.backoff(tracked.failures)
-    tracked.last_error = result.detail
-    tracked.unconfirmed = result.outcome is Outcome.FAILED
-    log.warning(
-        "rollout %s: router %s: %s", tracked.session.rollout_id, result.outcome, result.detail
-    )
-    return f"router: canary {want:g} % {result.outcome}: {result.detail}"
+    tracked.last_error = why
+    log.warning("rollout %s: router: %s", tracked.session.rollout_id, why)
+    return f"router: {why}"
 
 
 def next_state(tracked: Tracked, started: State, ending: str | None, data: dict[str, Any]) -> State:
