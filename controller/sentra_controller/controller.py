@@ -141,12 +141,13 @@ class Controller:
             self.sessions, rollout_id=row.id, token=tracked.token, verdict=data,
             decided=key != tracked.recorded, started=started, state=state,
             reason=str((data.get("reasons") or [data["action"]])[0]),
-            applied=tracked.applied if tracked.routed else None, event=event,
+            applied=tracked.applied if tracked.applied != tracked.stored_applied else None,
+            event=event,
         )  # fmt: skip
         if written is None:
             self.forget(row.id)
             return data
-        tracked.recorded = key
+        tracked.recorded, tracked.stored_applied = key, tracked.applied
         self._publish(tracked, row, data, written)
         tracked.saved = self.checkpoints.save(
             session.spec.service, session.judge, tracked.saved, session.clock

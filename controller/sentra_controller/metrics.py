@@ -21,6 +21,10 @@ class ControllerMetrics:
             "sentra_tick_seconds", "Duration of one rollout's tick (telemetry, judge, router)",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r,
         )  # fmt: skip
+        self.tick_lag = Histogram(
+            "sentra_tick_lag_seconds", "How late a rollout's tick started against its schedule",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10), registry=r,
+        )  # fmt: skip
         self.overruns = Counter(
             "sentra_tick_overruns_total",
             "Ticks not started because the rollout's previous tick was still running",

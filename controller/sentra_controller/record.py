@@ -55,6 +55,8 @@ def write(
     from it. Raises LeaseLost for a stale token."""
     messages: list[dict[str, Any]] = []
     ts = float(verdict["ts"])
+    if not decided and state is started and event is None and applied is None:
+        return Written(state, messages)  # nothing to write: most ticks change nothing
     with sessions() as session, session.begin():
         rollout = fences.locked(session=session, rollout_id=rollout_id, token=token)
         if rollout is None:

@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sentra_controller.controller import Controller
@@ -32,6 +33,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._replicas = 1
+        self.lags: deque[float] = deque(maxlen=100_000)  # how late recent ticks started
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sentra-controller", daemon=True)
@@ -89,6 +91,9 @@ class Scheduler:
     def _tick(self, row: Rollout, now: float) -> object:
         c = self.controller
         started = time.perf_counter()
+        lag = max(0.0, time.time() - now)
+        self.lags.append(lag)
+        c.metrics.tick_lag.observe(lag)
         try:
             verdict = c.tick(row, max(now, time.time()))
             if verdict is not None:

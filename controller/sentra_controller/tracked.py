@@ -38,6 +38,7 @@ class Tracked:
     puller: Puller | None  # None: telemetry is pushed
     applied: float | None  # the canary weight verified in force; None before the first
     unconfirmed: bool = False  # an intent may be open: reconcile before anything else
+    stored_applied: float | None = None  # the applied weight the database holds
     recorded: tuple[str, float] | None = None  # (action, weight) of the last decision
     failures: int = 0  # router attempts in a row that did not reach the weights
     retry_at: float = -math.inf
@@ -114,6 +115,7 @@ def open_tracked(
         source = _build(lambda: make_source(row.source or {}, sources))
         puller = Puller(source, spec, row.created_at)
     tracked = Tracked(session, token, applier, puller, applied, unconfirmed)
+    tracked.stored_applied = row.applied_weight
     tracked.recorded = last_recorded(sessions, row.id)
     tracked.failing_since = _failing_since(bus, row.id)
     return tracked
