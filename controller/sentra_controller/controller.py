@@ -147,6 +147,11 @@ class Controller:
         if written is None:
             self.forget(row.id)
             return data
+        if key != tracked.recorded or written.state is not started:
+            log.info(
+                "rollout %s (%s): %s at %g %%, %s: %s", row.id, row.service, key[0], key[1],
+                written.state, "; ".join(str(r) for r in data["reasons"][:2]),
+            )  # fmt: skip
         tracked.recorded, tracked.stored_applied = key, tracked.applied
         self._publish(tracked, row, data, written)
         tracked.saved = self.checkpoints.save(

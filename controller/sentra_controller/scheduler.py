@@ -2,8 +2,9 @@
 
 A slow or hanging router or source delays only its own rollout: ticks run concurrently, a
 rollout whose previous tick is still running is skipped (counted as an overrun, not stacked),
-and each rollout is ticked at its own interval. New rollouts are spread over the replicas: a
-replica takes a free lease only while it holds fewer than its share.
+and each rollout is ticked at its own interval. Rollouts are spread over the replicas: a replica
+takes a free lease only while it holds fewer than its share, and one that holds more than its
+share (another replica joined) hands one back per round.
 """
 
 from __future__ import annotations
@@ -82,11 +83,25 @@ class Scheduler:
             self._due[row.id] = now + _interval(row, c.interval)
             self._running[row.id] = self.pool.submit(self._tick, row, now)
             mine.add(row.id)
+        self._shed(share)
         active = {row.id for row in rows}
         for gone in set(self._due) - active:
             self._due.pop(gone, None)
             self._running.pop(gone, None)
         c.metrics.live_rollouts.set(len(c.leases.held()))
+
+    def _shed(self, share: int) -> None:
+        """Holding more than a share (a replica joined): hand one idle lease back per round,
+        for the newcomer to take."""
+        held = self.controller.leases.held()
+        if len(held) <= share + 1:
+            return
+        for rollout_id in held:
+            running = self._running.get(rollout_id)
+            if running is None or running.done():
+                self.controller.forget(rollout_id)
+                self._due.pop(rollout_id, None)
+                return
 
     def _tick(self, row: Rollout, now: float) -> object:
         c = self.controller
@@ -95,13 +110,7 @@ class Scheduler:
         self.lags.append(lag)
         c.metrics.tick_lag.observe(lag)
         try:
-            verdict = c.tick(row, max(now, time.time()))
-            if verdict is not None:
-                log.info(
-                    "rollout %s (%s): %s at %g %%: %s", row.id, row.service, verdict["action"],
-                    verdict["weight"], "; ".join(str(r) for r in verdict["reasons"][:2]),
-                )  # fmt: skip
-            return verdict
+            return c.tick(row, max(now, time.time()))
         except Exception:
             log.exception("rollout %s: tick failed", row.id)
             c.metrics.tick_errors.inc()

@@ -35,6 +35,11 @@ class LiveState:
         raw = self.bus.get(keys.verdict(rollout_id))
         return None if raw is None else dict(json.loads(raw))
 
+    def cached(self, rollout_id: str) -> tuple[State, str | None] | None:
+        """The cached (state, verdict) if fresh; never touches the bus (for the event loop)."""
+        hit = self._reads.get(rollout_id)
+        return None if hit is None or hit[0] <= time.monotonic() else (hit[1], hit[2])
+
     def snapshot(self, rollout_id: str) -> tuple[State | None, str | None]:
         """(state, verdict as JSON), at most READ_CACHE_SECONDS old; state None when unknown."""
         now = time.monotonic()

@@ -52,9 +52,7 @@ def logged_target(nginx: NginxSetup, folder: Path) -> tuple[dict[str, object], P
     wrapper = folder / "nginx-logged.sh"
     command = list(nginx.router.nginx)
     wrapper.write_text(
-        _WRAPPER.format(
-            nginx=command[0], servers=nginx.router.servers_file, history=history
-        )
+        _WRAPPER.format(nginx=command[0], servers=nginx.router.servers_file, history=history)
     )
     wrapper.chmod(0o755)
     target = nginx_target(nginx.router)

@@ -152,8 +152,9 @@ def push_telemetry(
 @router.get("/{rollout_id}/verdict", response_model=CurrentVerdict, responses=NOT_FOUND)
 async def verdict(rollout_id: str, svc: ServicesDep, _: ViewerFast) -> Response:
     """The latest streaming verdict (null before the first evaluation)."""
-    # the hot read path: no database and no thread hop unless the rollout is not cached
-    state, raw = svc.live.snapshot(rollout_id)
+    # the hot read path: no I/O on the event loop, no thread hop while the rollout is cached
+    hit = svc.live.cached(rollout_id)
+    state, raw = hit if hit is not None else await asyncio.to_thread(svc.live.snapshot, rollout_id)
     if state is None:
         state = await asyncio.to_thread(_state_from_database, svc, rollout_id)
     body = f'{{"rollout_id":{json.dumps(rollout_id)},"state":"{state}","verdict":{raw or "null"}}}'
