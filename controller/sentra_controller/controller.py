@@ -99,10 +99,16 @@ class Controller:
     def _take(self, row: Rollout, token: int) -> Tracked | None:
         try:
             with self.sessions() as session, session.begin():
-                fences.claim(session=session, rollout_id=row.id, token=token)
+                previous = fences.claim(session=session, rollout_id=row.id, token=token)
         except fences.LeaseLost as lost:  # the bus lost its counter: lift it, retry next round
             self.leases.lift(row.id, lost.newest)
             return None
+        mine = self._tracked.get(row.id)
+        if mine is not None and previous == mine.token:
+            # re-taken by this replica with nobody in between (the bus lost the lease, say):
+            # what it holds in memory is still the truth, and may know more than the log
+            mine.token = token
+            return mine
         tracked = open_tracked(
             row, token, sessions=self.sessions, bus=self.bus, checkpoints=self.checkpoints,
             routers=self.routers, sources=self.sources, interval=self.interval,
@@ -119,7 +125,11 @@ class Controller:
         try:
             consumed = session.consume(self.bus, now)
             if consumed.restarted:
-                why = "the telemetry log was lost by the bus and begun anew; judging goes on"
+                why = (
+                    "the telemetry log was lost by the bus (a Redis restart without "
+                    "persistence?) and begun anew: batches accepted since the last tick may "
+                    "be lost; judging goes on from the new log"
+                )
                 event = ("telemetry", why, {"offset": session.offset})
             data: dict[str, Any] = session.evaluate(now).to_dict()
             tracked.failing_since = None

@@ -40,6 +40,7 @@ class JudgeSession:
     clock: float = -math.inf  # the judge's last evaluation time (it must not go back)
     since: dict[tuple[str, Cohort], float] = field(default_factory=dict)  # newest ts seen
     changes: list[tuple[float, float]] = field(default_factory=list)  # (ts, weight) to replay
+    lines: int = 0  # telemetry lines observed so far
 
     def consume(self, bus: Bus, until: float) -> Consumed:
         """Observe the log from the offset on; a backlog (a rebuild) is judged as it went,
@@ -73,6 +74,7 @@ class JudgeSession:
 
     def _observe(self, batch: Sequence[TelemetryLine], out: Consumed) -> None:
         for line in batch:
+            self.lines += 1
             key = (line.metric, line.cohort)
             self.since[key] = max(self.since.get(key, -math.inf), line.ts)
             try:

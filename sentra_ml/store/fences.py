@@ -18,17 +18,18 @@ class LeaseLost(Exception):
         self.newest = newest
 
 
-def claim(*, session: Session, rollout_id: str, token: int) -> Rollout | None:
-    """Record `token` as the rollout's newest (None if the rollout is gone). Raises LeaseLost
-    when the database already holds a newer one: the bus lost its counter (a Redis restart),
-    and the caller should lift the counter above `newest` and take the lease again."""
+def claim(*, session: Session, rollout_id: str, token: int) -> int | None:
+    """Record `token` as the rollout's newest; the token it replaces (None if the rollout is
+    gone). Raises LeaseLost when the database already holds a newer one: the bus lost its
+    counter (a Redis restart), and the caller should lift the counter above `newest` and take
+    the lease again."""
     rollout = session.get(Rollout, rollout_id, with_for_update=True)
     if rollout is None:
         return None
     if rollout.fence >= token:
         raise LeaseLost(rollout_id, token, rollout.fence)
-    rollout.fence = token
-    return rollout
+    previous, rollout.fence = rollout.fence, token
+    return previous
 
 
 def locked(*, session: Session, rollout_id: str, token: int) -> Rollout | None:
