@@ -38,6 +38,14 @@ class Registry(Generic[T]):
         """A new adapter of `kind`; raises Misconfigured for an unknown kind (never a default)."""
         return self.factory(kind)(**config)
 
+    def from_config(self, config: Mapping[str, Any], field: str) -> T:
+        """The adapter of a config such as a rollout's `target`: {"kind": ..., **options}."""
+        options = dict(config)
+        kind = options.pop("kind", None)
+        if not isinstance(kind, str):
+            raise Misconfigured(self.group, f"{field}.kind: missing (known: {self.kinds()})")
+        return self.create(kind, **options)
+
     def factory(self, kind: str) -> Callable[..., T]:
         """The factory of `kind`; an entry point may not shadow another backend of the same name."""
         if kind in self._factories:

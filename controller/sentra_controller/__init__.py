@@ -1,1 +1,2 @@
-"""Sentra rollout controller: drives canaries through traffic adapters (see issue 4 onward)."""
+"""Sentra's rollout controller: judges each rollout over time and acts on it through its traffic
+router (see `controller.Controller` and `scheduler.Scheduler`)."""

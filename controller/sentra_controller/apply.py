@@ -10,15 +10,12 @@ not (it never was), so no step is applied twice or lost. A weight the router cou
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from sentra_adapters.errors import AdapterError, Misconfigured, Rejected
-from sentra_adapters.registry import Registry
+from sentra_adapters.errors import AdapterError, Rejected
 from sentra_adapters.traffic.base import TrafficRouter, Verification
-from sentra_adapters.traffic.registry import routers
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentra_ml.analysis.types import Cohort
@@ -47,15 +44,6 @@ class Applied:
     @property
     def reached(self) -> bool:
         return self.outcome is Outcome.APPLIED
-
-
-def make_router(config: Mapping[str, Any], registry: Registry[TrafficRouter] = routers) -> Any:
-    """The router of a rollout's `target` config ({"kind": ..., **options})."""
-    options = dict(config)
-    kind = options.pop("kind", None)
-    if not isinstance(kind, str):
-        raise Misconfigured("target", "target.kind: missing")
-    return registry.create(kind, **options)
 
 
 def split(canary: float) -> dict[str, float]:

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
-from sentra_adapters.errors import AdapterError, Misconfigured
-from sentra_adapters.registry import Registry
 from sentra_adapters.telemetry.base import TelemetrySource
-from sentra_adapters.telemetry.registry import sources
 
 from sentra_ml.analysis.types import Cohort, RolloutSpec
 from sentra_ml.spec import TelemetryLine, line_of
 
 LOOKBACK_SECONDS = 60.0  # how far back the first pull of a rollout reaches before its start
-
-
-def make_source(config: Mapping[str, Any], registry: Registry[TelemetrySource] = sources) -> Any:
-    """The source of a rollout's `source` config ({"kind": ..., **options})."""
-    options = dict(config)
-    kind = options.pop("kind", None)
-    if not isinstance(kind, str):
-        raise Misconfigured("source", "source.kind: missing")
-    return registry.create(kind, **options)
 
 
 class Puller:
@@ -39,7 +26,7 @@ class Puller:
         self.start = start - LOOKBACK_SECONDS
 
     def pull(self, since: Mapping[tuple[str, Cohort], float], now: float) -> list[TelemetryLine]:
-        """New lines of every metric and cohort up to `now`; raises AdapterError when the
+        """New lines of every metric and cohort up to `now`; raises an AdapterError when the
         source cannot answer (the judge then sees the telemetry go stale)."""
         lines: list[TelemetryLine] = []
         for metric in self.spec.metrics:
@@ -49,7 +36,3 @@ class Puller:
                 lines.extend(line_of(s) for s in window.samples if s.ts > after)
         lines.sort(key=lambda line: line.ts)
         return lines
-
-
-def kind_of(error: AdapterError) -> str:
-    return type(error).__name__

@@ -17,10 +17,10 @@ from sentra_adapters.telemetry.base import TelemetrySource
 from sentra_adapters.traffic.base import TrafficRouter
 from sqlalchemy.orm import Session
 
-from sentra_controller.apply import WeightApplier, make_router
+from sentra_controller.apply import WeightApplier
 from sentra_controller.checkpoints import Checkpoints
 from sentra_controller.judging import JudgeSession
-from sentra_controller.pull import Puller, make_source
+from sentra_controller.pull import Puller
 from sentra_controller.record import last_recorded
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.spec import parse_spec
@@ -99,7 +99,7 @@ def open_tracked(
     applied = None
     unconfirmed = False
     if row.target is not None:
-        router = _build(lambda: make_router(row.target or {}, routers))
+        router = _build(lambda: routers.from_config(row.target or {}, "target"))
         applier = WeightApplier(router, sessions, row.id)
         with sessions() as db:
             reached = ledger.reached(session=db, rollout_id=row.id)
@@ -112,7 +112,7 @@ def open_tracked(
             applied = applied if in_force is None else in_force
     puller = None
     if row.source is not None:
-        source = _build(lambda: make_source(row.source or {}, sources))
+        source = _build(lambda: sources.from_config(row.source or {}, "source"))
         puller = Puller(source, spec, row.created_at)
     tracked = Tracked(session, token, applier, puller, applied, unconfirmed)
     tracked.stored_applied = row.applied_weight

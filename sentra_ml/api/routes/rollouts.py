@@ -9,6 +9,8 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from sentra_adapters.telemetry.registry import sources
+from sentra_adapters.traffic.registry import routers
 from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
@@ -77,6 +79,13 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         RolloutJudge(spec)  # the analyzers refuse what the schema cannot see (e.g. tolerances)
     except (SpecError, ValueError) as err:
         raise HTTPException(UNPROCESSABLE, f"spec: {err}") from None
+    for field, config, registry in (
+        ("target", body.target, routers),
+        ("source", body.source, sources),
+    ):
+        if config is not None and config.get("kind") not in registry.kinds():
+            known = ", ".join(registry.kinds())
+            raise HTTPException(UNPROCESSABLE, f"{field}.kind: must be one of {known}")
     tempo = None if body.traces is None else body.traces.model_dump()
     if tempo is not None:
         try:
