@@ -25,6 +25,11 @@ MIN_INTERVALS = 15  # the trend of fewer points is noise
 WINDOW = 60  # intervals the line is fitted on (2 min at 2-s evaluations)
 REACH = 3.0  # a line is extrapolated at most this many times the time it was fitted on
 STICKY_SECONDS = 30.0  # a hold outlives the forecast that raised it: trend estimates flicker
+# a rollback on a forecast needs more than a hold: a line fitted on a full WINDOW, the canary
+# already PREDICT_LEVEL of the way to its tolerance, and the breach forecast that surely for
+# PREDICT_SUSTAIN evaluations in a row
+PREDICT_LEVEL = 0.5
+PREDICT_SUSTAIN = 10
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class DriftWatch:
         self._last_close: float | None = None
         self._held: dict[str, tuple[float, Drift]] = {}  # metric -> (hold until, why)
         self._latest: dict[str, Drift] = {}  # metric -> this evaluation's forecast
+        self._sure: dict[str, int] = defaultdict(int)  # metric -> evaluations in a row surely
 
     def observe(self, sample: Sample) -> None:
         if isinstance(sample, GaugeSample) and sample.metric in self._models:
@@ -90,6 +96,15 @@ class DriftWatch:
         return [drift for until, drift in self._held.values() if until > now]
 
     def breaching(self, p: float) -> list[Drift]:
-        """The metrics whose forecast of this evaluation (see `drifting`, called first) breaches
-        the tolerance within the horizon with probability >= `p`."""
-        return [d for d in self._latest.values() if d.outlook.p_breach >= p]
+        """The metrics to roll back for (call once per evaluation, after `drifting`): forecast
+        past the tolerance within the horizon with probability >= `p` for PREDICT_SUSTAIN
+        evaluations in a row, and already past PREDICT_LEVEL of the tolerance."""
+        out = []
+        for name in self._models:
+            d = self._latest.get(name)
+            sure = d is not None and d.outlook.p_breach >= p and self._models[name].n >= WINDOW
+            sure = sure and d.level >= PREDICT_LEVEL * self.tolerance[name]  # type: ignore[union-attr]
+            self._sure[name] = self._sure[name] + 1 if sure else 0
+            if self._sure[name] >= PREDICT_SUSTAIN and d is not None:
+                out.append(d)
+        return out
