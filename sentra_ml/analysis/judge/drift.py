@@ -102,8 +102,12 @@ class DriftWatch:
         out = []
         for name in self._models:
             d = self._latest.get(name)
-            sure = d is not None and d.outlook.p_breach >= p and self._models[name].n >= WINDOW
-            sure = sure and d.level >= PREDICT_LEVEL * self.tolerance[name]  # type: ignore[union-attr]
+            sure = (
+                d is not None
+                and d.outlook.p_breach >= p
+                and self._models[name].n >= WINDOW
+                and d.level >= PREDICT_LEVEL * self.tolerance[name]
+            )
             self._sure[name] = self._sure[name] + 1 if sure else 0
             if self._sure[name] >= PREDICT_SUSTAIN and d is not None:
                 out.append(d)
