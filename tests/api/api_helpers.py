@@ -109,3 +109,14 @@ def start(settings: Settings) -> Iterator[Api]:
         session.commit()
     with TestClient(app) as client:
         yield Api(app, client, secrets)
+
+
+def detail_text(response: Any) -> str:
+    """A 422's validation errors as 'lines.1.metric: unknown metric ...' lines (the body's
+    fields without the leading 'body')."""
+    parts = []
+    for error in response.json()["detail"]:
+        loc = [str(p) for p in error["loc"]]
+        where = ".".join(loc[1:] if loc[:1] == ["body"] and len(loc) > 1 else loc)
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

@@ -27,7 +27,7 @@ from sentra_ml.api.schemas import (
     RolloutPage,
     TelemetryBatch,
 )
-from sentra_ml.spec import parse_spec
+from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit
 from sentra_ml.store import bus as channels
 from sentra_ml.store.schema import Policy, Rollout
@@ -41,7 +41,9 @@ UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 def load(session: Session, rollout_id: str) -> Rollout:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{clip(rollout_id)}'"
+        )
     return rollout
 
 
@@ -55,7 +57,7 @@ def _spec_body(body: RolloutCreate, session: Session) -> dict[str, Any]:
     if body.policy_name is not None:
         policy = session.get(Policy, body.policy_name)
         if policy is None:
-            raise HTTPException(UNPROCESSABLE, f"policy_name: no policy '{body.policy_name}'")
+            raise HTTPException(UNPROCESSABLE, f"policy_name: no policy '{clip(body.policy_name)}'")
         spec.update(policy.body)
     if body.metrics is not None:
         spec["metrics"] = [m.model_dump(mode="json") for m in body.metrics]
@@ -177,7 +179,9 @@ def act(
     with session.begin():
         rollout = session.get(Rollout, rollout_id, with_for_update=True)
         if rollout is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{clip(rollout_id)}'"
+            )
         previous = State(rollout.state)
         try:
             target = after_action(previous, body.action)
