@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from sentra_ml.api import errors
+from sentra_ml.api import errors, outages
 from sentra_ml.api.auth import TokenCache
 from sentra_ml.api.deps import Services
 from sentra_ml.api.error_responses import document_errors
@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, run_loop: bool = True) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+    outages.install(app)
     for module in (health, verdicts, rollouts, otlp, stream, integrations, admin):
         app.include_router(module.router)
     document_errors(app)
