@@ -224,6 +224,7 @@ class GateAnswer(BaseModel):
     allowed: bool
     action: str | None
     reason: str
+    age_seconds: float | None = Field(description="how old the verdict is; null without one")
 
 
 class ArgoResult(BaseModel):
@@ -234,6 +235,7 @@ class ArgoResult(BaseModel):
     weight: float | None
     state: State
     reasons: list[str]
+    age_seconds: float | None = Field(description="how old the verdict is; null without one")
 
 
 class ArgoAnswer(BaseModel):
