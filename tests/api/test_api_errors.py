@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from api_helpers import Api  # type: ignore[import-not-found]
 
+from sentra_ml.store import tokens
 from sentra_ml.store.tokens import Role
 
 JSON_BODIES = [
@@ -76,6 +77,7 @@ def test_the_openapi_document_lists_every_status(api: Api) -> None:
                 assert {"400", "415", "422"} <= codes, (method, path)
     for method, path in [
         ("post", "/v1/tokens"),
+        ("delete", "/v1/tokens/{token_id}"),
         ("post", "/v1/rollouts/{rollout_id}/telemetry"),
         ("post", "/v1/rollouts/{rollout_id}/actions"),
     ]:
@@ -97,3 +99,13 @@ def test_405_names_every_allowed_method(api: Api, method: str, path: str, allowe
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) == allowed
     assert response.json()["detail"]
+
+
+def test_a_token_cannot_revoke_itself(api: Api) -> None:
+    with api.app.state.services.sessions() as session:
+        row = tokens.find_active(session=session, secret=api.secrets[Role.ADMIN])
+        assert row is not None
+        mine = row.id
+    refused = api.client.delete(f"/v1/tokens/{mine}", headers=api.headers(Role.ADMIN))
+    assert refused.status_code == 409 and "token_id" in refused.json()["detail"]
+    assert api.get("/v1/tokens", role=Role.ADMIN).status_code == 200  # still works

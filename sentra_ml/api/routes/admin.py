@@ -52,6 +52,7 @@ def list_tokens(session: SessionDep, _: Admin) -> list[TokenOut]:
     "/tokens/{token_id}",
     responses={
         404: {"description": "no such token"},
+        409: {"description": "a token cannot revoke itself"},
     },
 )
 def revoke_token(
@@ -60,10 +61,15 @@ def revoke_token(
     session: SessionDep,
     who: Admin,
 ) -> TokenOut:
-    """Revoke a token (it stays listed, for the audit)."""
+    """Revoke a token (it stays listed, for the audit); not the caller's own, so that an admin
+    cannot lock itself out."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"token_id: no token {token_id}")
+    if who.name == f"token:{row.name}":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "token_id: this is the caller's own token; use another"
+        )
     if row.revoked_at is None:
         row.revoked_at = time.time()
         audit.add_event(
