@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from sentra_ml.analysis.types import (
     SLO,
@@ -29,7 +38,29 @@ from sentra_ml.analysis.types import (
     StepPolicy,
 )
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+# strict: a JSON number only, never `true` or "1.5" (which lax pydantic would take as 1.0 and 1.5)
+Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+# a bucket's upper bound as Prometheus writes `le`: a decimal number or +Inf
+BOUND = r"^\s*(\+?[Ii][Nn][Ff]|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*$"
+Buckets = Annotated[
+    dict[Annotated[str, StringConstraints(pattern=BOUND)], Finite],
+    # pydantic would say `patternProperties`, which leaves other keys allowed
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": BOUND},
+            "additionalProperties": {"type": "number"},
+            "minProperties": 1,
+        }
+    ),
+]
+SHOWN = 40  # at most this much of an input value goes into an error message
+
+
+def clip(value: object, limit: int = SHOWN) -> str:
+    """`value` as text for an error message, cut to `limit` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Strict(BaseModel):
@@ -46,7 +77,7 @@ class MetricModel(_Strict):
     kind: MetricKind
     direction: Direction = Direction.INCREASE
     tolerance: Finite = Field(default=0.1, ge=0.0, lt=10.0)
-    critical: bool = False
+    critical: StrictBool = False  # 0 or "yes" is a mistake, not a boolean
     slo: SLOModel | None = None
     quantiles: tuple[Finite, ...] = (0.5, 0.99)
     weight: Finite = Field(default=1.0, gt=0.0)
@@ -56,7 +87,7 @@ class PolicyModel(_Strict):
     steps: tuple[Finite, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
     min_step_seconds: Finite = Field(default=10.0, ge=0.0)
     max_step_seconds: Finite = Field(default=300.0, ge=0.0)
-    adaptive: bool = True
+    adaptive: StrictBool = True
     harm_budget: Finite = Field(default=2.0, gt=0.0)
     exposure_confidence: Finite = Field(default=0.8, ge=0.5, lt=1.0)
     predictive_rollback: Finite | None = Field(
@@ -112,14 +143,14 @@ class TelemetryLine(_Strict):
 
     ts: Finite
     cohort: Cohort
-    metric: str = Field(min_length=1)
+    metric: str = Field(min_length=1, max_length=200)
     total: Finite | None = Field(default=None, ge=0)
     failed: Finite | None = Field(default=None, ge=0)
-    values: list[Finite] | None = None
-    buckets: dict[str, Finite] | None = None
+    values: list[Finite] | None = Field(default=None, min_length=1)
+    buckets: Buckets | None = Field(default=None, min_length=1)
     value: Finite | None = None
     instance: str = ""
-    counter: bool = False
+    counter: StrictBool = False
 
     @field_validator("buckets")
     @classmethod
@@ -127,7 +158,7 @@ class TelemetryLine(_Strict):
         if v is not None:
             for le in v:
                 if _bound(le) is None:
-                    raise ValueError(f"bucket bound {le!r} is not a number or +Inf")
+                    raise ValueError(f"bucket bound '{clip(le)}' is not a number or +Inf")
         return v
 
     def to_sample(self) -> Sample:
@@ -173,7 +204,7 @@ def describe_validation_error(err: ValidationError) -> str:
     """'metrics.0.tolerance: Input should be less than 10' (first few problems, joined)."""
     parts = []
     for e in err.errors()[:5]:
-        where = ".".join(str(p) for p in e["loc"]) or "(root)"
+        where = ".".join(clip(p) for p in e["loc"]) or "(root)"
         parts.append(f"{where}: {e['msg']}")
     return "; ".join(parts)
 

@@ -67,3 +67,32 @@ def test_spec_defaults_and_errors() -> None:
         )
     with pytest.raises(SpecError, match="alpha"):
         parse_spec({"alpha": 0.9, "metrics": [{"name": "a", "kind": "ratio"}]})
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"ts": 1, "cohort": "canary", "metric": "l", "values": []}', "values"),
+        ('{"ts": 1, "cohort": "canary", "metric": "l", "buckets": {}}', "buckets"),
+        (
+            '{"ts": 1, "cohort": "canary", "metric": "e", "total": 1, "failed": 0, "counter": 1}',
+            "counter",
+        ),
+        ('{"ts": "1", "cohort": "canary", "metric": "e", "value": 1}', "ts"),
+        ('{"ts": true, "cohort": "canary", "metric": "e", "value": 1}', "ts"),
+    ],
+)
+def test_no_empty_values_and_no_lax_types(line: str, field: str) -> None:
+    with pytest.raises(SampleError, match=re.escape(field)):
+        parse_line(line)
+
+
+def test_spec_booleans_and_numbers_are_strict() -> None:
+    base = {"metrics": [{"name": "a", "kind": "ratio"}]}
+    with pytest.raises(SpecError, match=r"policy\.adaptive"):
+        parse_spec({**base, "policy": {"adaptive": 0}})
+    with pytest.raises(SpecError, match=r"metrics\.0\.critical"):
+        parse_spec({"metrics": [{"name": "a", "kind": "ratio", "critical": "yes"}]})
+    with pytest.raises(SpecError, match="alpha"):
+        parse_spec({**base, "alpha": "0.01"})
+    assert parse_spec({**base, "alpha": 0.02, "policy": {"adaptive": False}}).alpha == 0.02

@@ -190,8 +190,7 @@ class Controller:
         with self._verdict_lock:
             attach(data, self.traces.found(row.id))
             self.live.put_verdict(row.id, self.replica, data)
-        if written.messages:
-            self.live.set_state(row.id, written.state)
+        self.live.set_state(row.id, written.state)  # refreshed every tick (it expires)
         self.live.announce(row.id, {"type": "verdict", **data})
         for message in written.messages:
             self.live.announce(row.id, message)

@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from sentra_ml.api import errors, outages
 from sentra_ml.api.auth import TokenCache
 from sentra_ml.api.deps import Services
+from sentra_ml.api.error_responses import document_errors
 from sentra_ml.api.limits import BodyLimit
 from sentra_ml.api.metrics import Metrics, RequestTimer
 from sentra_ml.api.routes import admin, health, integrations, otlp, rollouts, stream, verdicts
@@ -81,18 +81,11 @@ def create_app(settings: Settings, *, companion: Companion | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.services = services
-    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    errors.install(app)
+    outages.install(app)
     for module in (health, verdicts, rollouts, otlp, stream, integrations, admin):
         app.include_router(module.router)
+    document_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=services.metrics)
     return app
-
-
-async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 naming each field and problem. The offending input is not echoed: it may be NaN,
-    which JSON cannot carry, or large."""
-    detail = [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()[:20]
-    ]
-    return JSONResponse({"detail": detail}, status_code=422)

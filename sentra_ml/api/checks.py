@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sentra_ml.analysis.types import MetricKind, RolloutSpec, SampleError
-from sentra_ml.spec import TelemetryLine
+from sentra_ml.spec import TelemetryLine, clip
 
 MAX_FUTURE_SECONDS = 60.0
 MAX_PAST_SECONDS = 3600.0
@@ -26,7 +26,8 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
         kind = kinds.get(line.metric)
         if kind is None:
             raise SampleError(
-                f"{where}.metric: unknown metric '{line.metric}' (known: {', '.join(kinds)})"
+                f"{where}.metric: unknown metric '{clip(line.metric)}' "
+                f"(known: {clip(', '.join(kinds), 200)})"
             )
         late = stale_ts(line.ts, now)
         if late is not None:
@@ -49,11 +50,13 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
 
 
 def stale_ts(ts: float, now: float) -> str | None:
-    """Why telemetry at `ts` is not taken at `now` (too far ahead or behind), or None."""
+    """Why telemetry at `ts` is not taken at `now` (too far ahead or behind), or None.
+
+    The rule, not the value: `ts` may be 1e308, whose digits would fill the message."""
     if ts > now + MAX_FUTURE_SECONDS:
-        return f"{ts:.0f} is {ts - now:.0f} s in the future"
+        return f"more than {MAX_FUTURE_SECONDS:.0f} s in the future (ts are unix seconds)"
     if ts < now - MAX_PAST_SECONDS:
-        return f"{ts:.0f} is more than {MAX_PAST_SECONDS:.0f} s in the past (ts are unix seconds)"
+        return f"more than {MAX_PAST_SECONDS:.0f} s in the past (ts are unix seconds)"
     return None
 
 

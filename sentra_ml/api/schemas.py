@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from sentra_ml.spec import MetricModel, PolicyModel, RolloutSpecModel, TelemetryLine
+from sentra_ml.spec import Finite, MetricModel, PolicyModel, RolloutSpecModel, TelemetryLine
 from sentra_ml.store.states import ManualAction, State
 from sentra_ml.store.tokens import Role
 
 Name = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 MAX_LINES = 20_000
+MAX_DEPTH = 8  # levels of objects and arrays in a free-form object
+MAX_OBJECT_BYTES = 16 * 1024  # a free-form object as compact JSON
+
+
+def _depth(value: dict[str, Any] | list[Any]) -> int:
+    """Levels of objects and arrays in `value`, itself included (walked without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        todo.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    # the database stores these as JSON: MariaDB refuses deep nesting and NaN, and a controller
+    # config has no need of either, nor of more than a few KiB
+    if _depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
+    except ValueError:
+        raise ValueError("numbers must be finite (no NaN or Infinity)") from None
+    if size > MAX_OBJECT_BYTES:
+        raise ValueError(f"larger than {MAX_OBJECT_BYTES} bytes as JSON")
+    return value
+
+
+FreeObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer but a 422: what went wrong, naming the field or the dependency."""
+
+    detail: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool] = Field(description="dependency -> whether it answered")
 
 
 class _Body(BaseModel):
@@ -29,11 +71,11 @@ class TempoTracesIn(_Body):
     span_filter: str = Field(default="kind = server", max_length=1000)
     link: str = Field(default="{url}/api/traces/{trace_id}", max_length=2000)
     tenant: str | None = Field(default=None, max_length=200)
-    slow_ms: dict[str, float] = Field(
+    slow_ms: dict[str, Finite] = Field(
         default_factory=dict,
         description="latency metric -> ms: a regressed latency shows requests slower than this",
     )
-    limit: int = Field(default=3, ge=1, le=20)
+    limit: StrictInt = Field(default=3, ge=1, le=20)
 
 
 class RolloutCreate(_Body):
@@ -46,18 +88,22 @@ class RolloutCreate(_Body):
     policy_name: str | None = Field(default=None, min_length=1, max_length=200)
     metrics: list[MetricModel] | None = Field(default=None, min_length=1, max_length=100)
     policy: PolicyModel | None = None
-    alpha: float | None = Field(default=None, ge=1e-9, lt=0.5)
-    stale_after_seconds: float | None = Field(default=None, gt=0.0, le=86400)
-    grace_seconds: float | None = Field(default=None, ge=0.0, le=86400)
-    min_score: float | None = Field(default=None, ge=0.0, le=100.0)
-    interval_seconds: float | None = Field(
+    alpha: Finite | None = Field(default=None, ge=1e-9, lt=0.5)
+    stale_after_seconds: Finite | None = Field(default=None, gt=0.0, le=86400)
+    grace_seconds: Finite | None = Field(default=None, ge=0.0, le=86400)
+    min_score: Finite | None = Field(default=None, ge=0.0, le=100.0)
+    interval_seconds: Finite | None = Field(
         default=None, ge=1.0, le=5.0, description="how often the controller judges it (s)"
     )
-    target: dict[str, Any] | None = Field(
-        default=None, description="Traffic target for the controller, e.g. {'kind': 'nginx', ...}"
+    target: FreeObject | None = Field(
+        default=None,
+        description="Traffic target for the controller, e.g. {'kind': 'nginx', ...}; "
+        f"at most {MAX_DEPTH} levels deep and {MAX_OBJECT_BYTES} bytes as JSON",
     )
-    source: dict[str, Any] | None = Field(
-        default=None, description="Telemetry source, e.g. {'kind': 'prometheus', ...}"
+    source: FreeObject | None = Field(
+        default=None,
+        description="Telemetry source, e.g. {'kind': 'prometheus', ...}; "
+        f"at most {MAX_DEPTH} levels deep and {MAX_OBJECT_BYTES} bytes as JSON",
     )
     traces: TempoTracesIn | None = None
 
@@ -132,9 +178,7 @@ class VerdictRequest(_Body):
 
     spec: RolloutSpecModel
     lines: list[TelemetryLine] = Field(min_length=1, max_length=MAX_LINES)
-    now: float | None = Field(
-        default=None, allow_inf_nan=False, description="Judge at this time (default: newest ts)"
-    )
+    now: Finite | None = Field(default=None, description="Judge at this time (default: newest ts)")
 
 
 class TokenCreate(_Body):
@@ -159,7 +203,7 @@ class PolicyIn(_Body):
     name: str = Name
     metrics: list[MetricModel] = Field(min_length=1, max_length=100)
     policy: PolicyModel = PolicyModel()
-    alpha: float = Field(default=0.01, ge=1e-9, lt=0.5)
+    alpha: Finite = Field(default=0.01, ge=1e-9, lt=0.5)
 
 
 class PolicyOut(PolicyIn):
@@ -183,6 +227,7 @@ class GateAnswer(BaseModel):
     allowed: bool
     action: str | None
     reason: str
+    age_seconds: float | None = Field(description="how old the verdict is; null without one")
 
 
 class ArgoResult(BaseModel):
@@ -193,6 +238,7 @@ class ArgoResult(BaseModel):
     weight: float | None
     state: State
     reasons: list[str]
+    age_seconds: float | None = Field(description="how old the verdict is; null without one")
 
 
 class ArgoAnswer(BaseModel):

@@ -9,6 +9,7 @@ rollout's lease (a fenced write): a controller that lost its lease cannot overwr
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -19,7 +20,10 @@ from sentra_ml.store.bus import Bus
 from sentra_ml.store.states import State
 
 READ_CACHE_SECONDS = 0.2
+STATE_TTL = 30.0  # the database is the truth: a cached state missed by a write expires soon
 _CACHE_LIMIT = 100_000  # entries; the cache is cleared and refills on demand beyond it
+
+log = logging.getLogger(__name__)
 
 
 class LiveState:
@@ -61,8 +65,21 @@ class LiveState:
 
     def set_state(self, rollout_id: str, state: State) -> None:
         """Cache the state the database holds now (the database stays the truth)."""
-        self.bus.put(keys.state(rollout_id), state.value, keys.LOG_TTL)
+        self.bus.put(keys.state(rollout_id), state.value, STATE_TTL)
         self._reads.pop(rollout_id, None)
+
+    def after_commit(self, rollout_id: str, state: State, message: dict[str, Any]) -> None:
+        """Cache the committed state and announce it, as far as the bus allows: the change is
+        in the database already, so a bus outage must not turn it into an error (the cache
+        expires within STATE_TTL and controllers refresh it every tick)."""
+        try:
+            self.set_state(rollout_id, state)
+            self.announce(rollout_id, message)
+        except Exception as err:  # the bus is away; readers fall back to the database
+            self._reads.pop(rollout_id, None)
+            log.warning(
+                "rollout %s: state %s saved, not yet on the bus: %s", rollout_id, state, err
+            )
 
     def put_verdict(self, rollout_id: str, owner: str, verdict: dict[str, Any]) -> bool:
         """Store the verdict if `owner` holds the rollout's lease; whether it did."""

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
-from api_helpers import Api, lines  # type: ignore[import-not-found]
+from api_helpers import METRICS, Api, detail_text, lines  # type: ignore[import-not-found]
 
 from sentra_ml.store import telemetry_log
-
-
-def _detail(response: object) -> str:
-    return str(response.json()["detail"])  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -32,7 +29,7 @@ def test_a_bad_line_refuses_the_whole_batch(api: Api, line: dict, field: str, pr
     bad = {"ts": now, "cohort": "baseline", **line}
     response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [good, bad]})
     assert response.status_code == 422
-    assert _detail(response).startswith(field) and problem in _detail(response)
+    assert detail_text(response).startswith(field) and problem in detail_text(response)
     read = telemetry_log.read(api.app.state.services.bus, rid, None, 0)
     assert read.entries == []  # not even the good line
 
@@ -73,7 +70,7 @@ def test_oversized_bodies_get_413(api: Api) -> None:
         content=b"{" + b" " * limit + b"}",
         headers={"content-type": "application/json"},
     )
-    assert response.status_code == 413 and "body" in _detail(response)
+    assert response.status_code == 413 and "body" in response.json()["detail"]
 
 
 def test_unknown_ids_are_404_and_bad_specs_422(api: Api) -> None:
@@ -91,7 +88,7 @@ def test_unknown_ids_are_404_and_bad_specs_422(api: Api) -> None:
             "metrics": [{"name": "m", "kind": "ratio", "direction": "decrease", "tolerance": 2}],
         },
     )  # fmt: skip
-    assert bad.status_code == 422 and "tolerance" in _detail(bad)
+    assert bad.status_code == 422 and "tolerance" in detail_text(bad)
     both = api.post(
         "/v1/rollouts",
         json={"service": "s", "baseline_version": "a", "canary_version": "b", "policy_name": "x",
@@ -102,3 +99,108 @@ def test_unknown_ids_are_404_and_bad_specs_422(api: Api) -> None:
         f"/v1/rollouts/{api.create()['id']}/actions", json={"action": "pause", "reason": ""}
     )
     assert empty_reason.status_code == 422
+
+
+def _nested(depth: int, kind: str = "nginx") -> dict:
+    out: dict = {"end": True}
+    for _ in range(depth - 2):
+        out = {"next": out}
+    return {"kind": kind, "next": out}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("target", _nested(32), "deeper than 8"),
+        ("source", _nested(9, "prometheus"), "deeper than 8"),
+        ("target", {"kind": "nginx", "blob": "x" * 20_000}, "16384 bytes"),
+    ],
+)
+def test_free_objects_are_bounded_in_depth_and_size(
+    api: Api, field: str, value: dict, problem: str
+) -> None:
+    body = {"service": "s", "baseline_version": "a", "canary_version": "b", "metrics": METRICS}
+    response = api.post("/v1/rollouts", json={**body, field: value})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert problem in detail_text(response)
+    limit = _nested(8, "nginx" if field == "target" else "prometheus")
+    assert api.create(**{field: limit})[field] == limit  # the limit itself is taken
+
+
+def test_a_free_object_with_nan_is_refused(api: Api) -> None:
+    body = {"service": "s", "baseline_version": "a", "canary_version": "b", "metrics": METRICS}
+    content = json.dumps({**body, "target": {"kind": "nginx", "weight": "W"}}).replace('"W"', "NaN")
+    response = api.post(
+        "/v1/rollouts", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "target"]
+
+
+def test_a_chunked_body_over_the_limit_gets_413(api: Api) -> None:
+    rid = api.create()["id"]
+    limit = api.app.state.services.settings.max_body_bytes
+    chunks = iter([b'{"lines": [', b" " * limit, b"]}"])  # no content-length: chunked
+    response = api.post(
+        f"/v1/rollouts/{rid}/telemetry",
+        content=chunks,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413, response.text
+    assert "body" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"policy": {"adaptive": 0}}, ["body", "policy", "adaptive"]),
+        ({"metrics": [{"name": "e", "kind": "ratio", "critical": 1}]}, ["body", "metrics", 0]),
+        ({"metrics": [{"name": "e", "kind": "ratio", "critical": "yes"}]}, ["body", "metrics"]),
+    ],
+)
+def test_booleans_are_strict(api: Api, fields: dict, loc: list) -> None:
+    body = {"service": "s", "baseline_version": "a", "canary_version": "b", "metrics": METRICS}
+    response = api.post("/v1/rollouts", json={**body, **fields})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][: len(loc)] == loc
+    assert response.json()["detail"][0]["type"] == "bool_type"
+
+
+def test_a_counter_flag_must_be_a_boolean(api: Api) -> None:
+    rid = api.create()["id"]
+    line = {"ts": time.time(), "cohort": "canary", "metric": "errors", "total": 1, "failed": 0}
+    response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [{**line, "counter": 1}]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "lines", 0, "counter"]
+
+
+@pytest.mark.parametrize("form", [{"values": []}, {"buckets": {}}])
+def test_a_latency_line_without_values_is_refused(api: Api, form: dict) -> None:
+    rid = api.create()["id"]
+    line = {"ts": time.time(), "cohort": "canary", "metric": "latency_ms", **form}
+    response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [line]})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "lines", 0, *form]
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"ts": 1e308}, "lines.0.ts"),
+        ({"ts": -1e308}, "lines.0.ts"),
+        ({"metric": "m" * 300}, "lines.0.metric"),
+        ({"buckets": {"x" * 300: 1.0}, "total": None, "failed": None}, "lines.0.buckets"),
+        ({"y" * 300: 1}, "lines.0"),
+    ],
+)
+def test_errors_do_not_echo_the_input(api: Api, line: dict, field: str) -> None:
+    rid = api.create()["id"]
+    body = {"ts": time.time(), "cohort": "canary", "metric": "errors", "total": 1, "failed": 0}
+    body = {k: v for k, v in {**body, **line}.items() if v is not None}
+    response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [body]})
+    assert response.status_code == 422, response.text
+    text = detail_text(response)
+    assert text.startswith(field), text
+    assert len(text) < 300 and "0000000000" not in text
+    assert not any(c * 41 in response.text for c in "mxy")  # at most 40 characters of a value

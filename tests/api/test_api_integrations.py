@@ -7,10 +7,12 @@ import hmac
 import json
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from api_helpers import Api, lines, settings_for, start  # type: ignore[import-not-found]
 
+from sentra_ml.api.routes import integrations
 from sentra_ml.store.tokens import Role
 
 
@@ -93,3 +95,18 @@ def test_hmac_signed_webhooks(backend: str, tmp_path, request) -> None:  # type:
             url, content=body, headers={**headers, "X-Sentra-Signature": "sha256=00"}
         )
         assert forged.status_code == 401 and "signature" in forged.json()["detail"]
+
+
+def test_a_stale_verdict_never_passes(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, _ = _canary(api, canary_failed=1)
+    fresh = api.get(f"/v1/integrations/argo/test/{name}").json()["result"]
+    assert fresh["verdict"] == "pass" and 0.0 <= fresh["age_seconds"] < 15
+    later = time.time() + 16  # the judge made no verdict since (stale_after_seconds is 15)
+    monkeypatch.setattr(integrations, "time", SimpleNamespace(time=lambda: later))
+    stale = api.get(f"/v1/integrations/argo/test/{name}").json()["result"]
+    assert stale["verdict"] == "inconclusive" and stale["age_seconds"] > 15
+    body = {"name": name, "namespace": "test"}
+    for hook in ("rollout", "confirm-traffic-increase", "confirm-promotion", "rollback"):
+        answer = api.post(f"/v1/integrations/flagger/{hook}", role=Role.VIEWER, json=body)
+        assert answer.status_code == 412, hook
+        assert answer.json()["age_seconds"] > 15 and "old" in answer.json()["reason"]

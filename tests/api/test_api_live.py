@@ -109,3 +109,16 @@ def test_the_fresh_entries_of_one_tick_are_judged_together(api: Api) -> None:
         assert api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch}).status_code == 202
     api.judge(t0 + 10.5)
     assert evaluated == [t0 + 10.5]  # no evaluation between the two entries
+
+
+@pytest.mark.timeout(30)
+def test_a_stream_of_an_unknown_rollout_is_closed_with_4404(api: Api) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    token = api.secrets[Role.VIEWER]
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        api.client.websocket_connect(f"/v1/rollouts/nope/stream?token={token}") as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4404 and "rollout_id" in str(closed.value.reason)

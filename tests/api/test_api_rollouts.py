@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from api_helpers import Api, lines  # type: ignore[import-not-found]
+from api_helpers import Api, detail_text, lines  # type: ignore[import-not-found]
 from sentra_controller.record import MODEL_VERSION
 
 from sentra_ml.store.tokens import Role
@@ -116,4 +116,4 @@ def test_stored_policies_feed_rollouts(api: Api) -> None:
         "/v1/rollouts",
         json={"service": "s", "baseline_version": "a", "canary_version": "b", "policy_name": "no"},
     )
-    assert missing.status_code == 422 and "policy_name" in missing.json()["detail"]
+    assert missing.status_code == 422 and "policy_name" in detail_text(missing)

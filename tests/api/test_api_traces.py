@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
+from api_helpers import METRICS, Api, detail_text, lines  # type: ignore[import-not-found]
 from sentra_controller.traces import Found, TraceLinker, attach
 
 from sentra_ml.spec import parse_spec
@@ -116,7 +116,7 @@ def test_a_bad_traces_config_is_a_422_naming_the_field(
     body = {"service": "s", "baseline_version": "v1", "canary_version": "v2", "metrics": METRICS}
     response = api.post("/v1/rollouts", json={**body, "traces": traces}, role=Role.OPERATOR)
     assert response.status_code == 422, response.text
-    assert field in str(response.json()["detail"])
+    assert field in detail_text(response)
 
 
 def _verdict(status: dict[str, str]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_helpers import METRICS, Api, lines  # type: ignore[import-not-found]
+from api_helpers import METRICS, Api, detail_text, lines  # type: ignore[import-not-found]
 
 
 def _judge(api: Api, canary_failed: int, **extra: object) -> object:
@@ -19,12 +19,12 @@ def test_one_shot_verdicts(api: Api) -> None:
 
 def test_one_shot_bad_input(api: Api) -> None:
     before = _judge(api, 1, now=10.0)
-    assert before.status_code == 422 and "now" in before.json()["detail"]  # type: ignore[attr-defined]
+    assert before.status_code == 422 and "now" in detail_text(before)
     body = {
         "spec": {"metrics": METRICS},
         "lines": [{"ts": 1, "cohort": "canary", "metric": "x", "value": 1}],
     }
     unknown = api.post("/v1/verdicts", json=body)
-    assert unknown.status_code == 422 and "lines.0" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "lines.0" in detail_text(unknown)
     nospec = api.post("/v1/verdicts", json={"spec": {"metrics": []}, "lines": body["lines"]})
     assert nospec.status_code == 422

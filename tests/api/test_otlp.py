@@ -213,6 +213,9 @@ def test_bad_bodies_and_types(api: Api) -> None:
     assert api.post(URL, content=b"\xff\xfe\x00", headers=proto).status_code == 400
     bad_json = api.post(URL, content=b"{", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and "body:" in bad_json.json()["message"]
+    for not_an_object in (b'"AAA"', b"[1, 2]", b"3"):  # found by schemathesis: taken as empty
+        answer = api.post(URL, content=not_an_object, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and "JSON object" in answer.json()["message"]
     bad_gzip = api.post(URL, content=b"nope", headers={**proto, "Content-Encoding": "gzip"})
     assert bad_gzip.status_code == 400
     assert api.post(URL, content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415

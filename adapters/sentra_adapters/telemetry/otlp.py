@@ -94,6 +94,10 @@ Refusals = Counter[str]  # reason -> number of points
 def parse_request(body: bytes, json_encoded: bool) -> ExportMetricsServiceRequest:
     """Decode a protobuf or OTLP/JSON body; raises OtlpDecodeError."""
     request = ExportMetricsServiceRequest()
+    if json_encoded and not body.lstrip().startswith(b"{"):
+        # json_format would iterate a string or a list as if it were an object's field names,
+        # find none it knows and take it as an empty request
+        raise OtlpDecodeError("body: an OTLP/JSON request is a JSON object")
     try:
         if json_encoded:
             json_format.Parse(body, request, ignore_unknown_fields=True)

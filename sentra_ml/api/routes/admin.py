@@ -11,18 +11,22 @@ from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SpecError
 from sentra_ml.api.deps import Admin, ServicesDep, SessionDep, Viewer
 from sentra_ml.api.schemas import PolicyIn, PolicyOut, TokenCreate, TokenCreated, TokenOut
-from sentra_ml.spec import parse_spec
+from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit, tokens
 from sentra_ml.store.schema import ApiToken, Policy
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "a token of this name exists"}},
+)
 def create_token(body: TokenCreate, session: SessionDep, who: Admin) -> TokenCreated:
     """A new token; its secret is in this answer only."""
     if tokens.name_taken(session=session, name=body.name):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"name: a token '{body.name}' exists")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"name: a token '{clip(body.name)}' exists")
     row, secret = tokens.create_token(
         session=session, name=body.name, role=body.role, actor=who.name
     )
@@ -44,17 +48,28 @@ def list_tokens(session: SessionDep, _: Admin) -> list[TokenOut]:
     ]
 
 
-@router.delete("/tokens/{token_id}", responses={404: {"description": "no such token"}})
+@router.delete(
+    "/tokens/{token_id}",
+    responses={
+        404: {"description": "no such token"},
+        409: {"description": "a token cannot revoke itself"},
+    },
+)
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     svc: ServicesDep,
     session: SessionDep,
     who: Admin,
 ) -> TokenOut:
-    """Revoke a token (it stays listed, for the audit)."""
+    """Revoke a token (it stays listed, for the audit); not the caller's own, so that an admin
+    cannot lock itself out."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"token_id: no token {token_id}")
+    if who.name == f"token:{row.name}":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "token_id: this is the caller's own token; use another"
+        )
     if row.revoked_at is None:
         row.revoked_at = time.time()
         audit.add_event(
@@ -71,7 +86,8 @@ def put_policy(name: str, body: PolicyIn, session: SessionDep, who: Admin) -> Po
     """Store a named policy (metrics and step policy) for rollouts to refer to."""
     if name != body.name:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"name: '{body.name}' differs from the path"
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"name: '{clip(body.name)}' differs from the path",
         )
     data = body.model_dump(mode="json", exclude={"name"})
     try:
@@ -96,5 +112,5 @@ def put_policy(name: str, body: PolicyIn, session: SessionDep, who: Admin) -> Po
 def get_policy(name: str, session: SessionDep, _: Viewer) -> PolicyOut:
     row = session.get(Policy, name)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"name: no policy '{name}'")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"name: no policy '{clip(name)}'")
     return PolicyOut(name=name, **row.body, created_by=row.created_by, created_at=row.created_at)

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from sentra_ml.api.deps import ServicesDep
+from sentra_ml.api.schemas import Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,13 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "a dependency is unreachable"}})
+@router.get(
+    "/readyz",
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "a dependency is unreachable"},
+    },
+)
 def readyz(svc: ServicesDep) -> JSONResponse:
     """The database and the bus (Redis) answer."""
     checks = {"database": _database_ok(svc), "bus": svc.bus.ping()}

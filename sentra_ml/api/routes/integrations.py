@@ -6,6 +6,7 @@ signed with the shared webhook secret (`X-Sentra-Signature: sha256=<hmac of the 
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -21,8 +22,9 @@ from sentra_ml.api.auth import (
     unauthorized,
 )
 from sentra_ml.api.deps import ServicesDep, SessionDep, authenticate
-from sentra_ml.api.gates import Hook, argo_verdict, flagger_gate
+from sentra_ml.api.gates import Hook, argo_verdict, flagger_gate, verdict_age
 from sentra_ml.api.schemas import ArgoAnswer, ArgoResult, FlaggerPayload, GateAnswer
+from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import State
@@ -49,7 +51,8 @@ def _find(session: Session, namespace: str, name: str) -> Rollout:
     if rollout is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"name: no rollout for {namespace}/{name}; register one with POST /v1/rollouts",
+            f"name: no rollout for {clip(namespace)}/{clip(name)}; "
+            "register one with POST /v1/rollouts",
         )
     return rollout
 
@@ -57,9 +60,16 @@ def _find(session: Session, namespace: str, name: str) -> Rollout:
 @router.post(
     "/flagger/{hook}",
     responses={
-        200: {"description": "yes: Flagger proceeds (for `rollback`: roll back now)"},
+        200: {
+            "model": GateAnswer,
+            "description": "yes: Flagger proceeds (for `rollback`: roll back now)",
+        },
         404: {"description": "no rollout registered for this canary (Flagger sees a failure)"},
-        412: {"description": "no: Flagger waits, counts a failed check, or does not roll back"},
+        412: {
+            "model": GateAnswer,
+            "description": "no: Flagger waits, counts a failed check, or does not roll back; "
+            "also when the verdict is older than the rollout's `stale_after_seconds`",
+        },
     },
 )
 def flagger(
@@ -69,13 +79,15 @@ def flagger(
     rollout = _find(session, payload.namespace, payload.name)
     state = svc.live.state(rollout.id) or State(rollout.state)
     verdict = svc.live.latest(rollout.id)
-    allowed, why = flagger_gate(hook, state, verdict)
+    now, stale_after = time.time(), parse_spec(rollout.spec).stale_after_seconds
+    allowed, why = flagger_gate(hook, state, verdict, now=now, stale_after=stale_after)
     answer = GateAnswer(
         rollout_id=rollout.id,
         hook=hook.value,
         allowed=allowed,
         action=None if verdict is None else str(verdict["action"]),
         reason=why,
+        age_seconds=verdict_age(verdict, now),
     )
     code = status.HTTP_200_OK if allowed else status.HTTP_412_PRECONDITION_FAILED
     return JSONResponse(answer.model_dump(), status_code=code)
@@ -85,19 +97,22 @@ def flagger(
 def argo(
     namespace: str, rollout: str, svc: ServicesDep, session: SessionDep, _: Caller
 ) -> ArgoAnswer:
-    """For an AnalysisTemplate `web` metric: `successCondition: result.verdict == "pass"`."""
+    """For an AnalysisTemplate `web` metric: `successCondition: result.verdict == "pass"`
+    (`inconclusive` while the verdict is older than the rollout's `stale_after_seconds`)."""
     row = _find(session, namespace, rollout)
     state = svc.live.state(row.id) or State(row.state)
     verdict = svc.live.latest(row.id)
+    now, stale_after = time.time(), parse_spec(row.spec).stale_after_seconds
     return ArgoAnswer(
         rollout_id=row.id,
         result=ArgoResult(
-            verdict=argo_verdict(state, verdict),  # type: ignore[arg-type]
+            verdict=argo_verdict(state, verdict, now=now, stale_after=stale_after),  # type: ignore[arg-type]
             action=None if verdict is None else str(verdict["action"]),
             risk=None if verdict is None else verdict["risk"],
             score=None if verdict is None else verdict["score"],
             weight=None if verdict is None else verdict["weight"],
             state=state,
             reasons=[] if verdict is None else [str(r) for r in verdict["reasons"]],
+            age_seconds=verdict_age(verdict, now),
         ),
     )

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from sentra_ml.api.checks import stale_ts
 from sentra_ml.api.deps import Operator, Services, ServicesDep
-from sentra_ml.spec import line_of, parse_spec
+from sentra_ml.spec import clip, line_of, parse_spec
 from sentra_ml.store import keys, telemetry_log
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import TERMINAL, State
@@ -43,7 +43,7 @@ async def _body(request: Request) -> tuple[bytes, bool]:
     """The decompressed body and whether it is JSON; 415 and 413 as `_Refused`."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in (PROTOBUF, JSON):
-        raise _Refused(415, f"content-type: {PROTOBUF} or {JSON}, got '{media[:80]}'")
+        raise _Refused(415, f"content-type: {PROTOBUF} or {JSON}, got '{clip(media)}'")
     raw = await request.body()
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding == "gzip":
@@ -56,15 +56,44 @@ async def _body(request: Request) -> tuple[bytes, bool]:
         if len(raw) > limit or inflater.unconsumed_tail:
             raise _Refused(413, f"body: larger than the limit of {limit} bytes once decompressed")
     elif encoding != "identity":
-        raise _Refused(415, f"content-encoding: gzip or identity, got '{encoding[:40]}'")
+        raise _Refused(415, f"content-encoding: gzip or identity, got '{clip(encoding)}'")
     return raw, media == JSON
+
+
+# the OpenAPI document: this route reads its body itself, and answers in the request's encoding
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_RPC_STATUS = {
+    "type": "object",
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    "required": ["code", "message"],
+}
+_STATUS = {JSON: {"schema": _RPC_STATUS}, PROTOBUF: _BINARY}
 
 
 @router.post(
     "/v1/metrics",
     responses={
-        400: {"description": "undecodable body"},
-        415: {"description": "unsupported content type or encoding"},
+        200: {
+            "description": "an ExportMetricsServiceResponse",
+            "content": {JSON: {"schema": {"type": "object"}}, PROTOBUF: _BINARY},
+        },
+        400: {"description": "undecodable body (a google.rpc.Status)", "content": _STATUS},
+        413: {
+            "description": "the body is larger than the limit, also once decompressed",
+            "content": {
+                JSON: {
+                    "schema": {"anyOf": [{"$ref": "#/components/schemas/ErrorOut"}, _RPC_STATUS]}
+                },
+                PROTOBUF: _BINARY,
+            },
+        },
+        415: {"description": "unsupported content type or encoding", "content": _STATUS},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"type": "object"}}, PROTOBUF: _BINARY},
+        }
     },
 )
 async def export(request: Request, svc: ServicesDep, _: Operator) -> Response:
@@ -105,7 +134,7 @@ def ingest(svc: Services, points: list[otlp.Point], now: float) -> otlp.Refusals
         } if by_rollout else {}  # fmt: skip
     for rollout_id, mine in by_rollout.items():
         if rollout_id not in rollouts:
-            refused[f"{otlp.ROLLOUT}: no rollout '{rollout_id[:80]}'"] += len(mine)
+            refused[f"{otlp.ROLLOUT}: no rollout '{clip(rollout_id)}'"] += len(mine)
             continue
         state, spec_body, created_at = rollouts[rollout_id]
         if state in TERMINAL:

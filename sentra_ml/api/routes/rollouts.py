@@ -29,9 +29,8 @@ from sentra_ml.api.schemas import (
     RolloutPage,
     TelemetryBatch,
 )
-from sentra_ml.spec import parse_spec
+from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit, telemetry_log
-from sentra_ml.store import bus as channels
 from sentra_ml.store.schema import Policy, Rollout
 from sentra_ml.store.states import TERMINAL, ManualAction, State, TransitionError, after_action
 
@@ -43,7 +42,9 @@ UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 def load(session: Session, rollout_id: str) -> Rollout:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{clip(rollout_id)}'"
+        )
     return rollout
 
 
@@ -57,7 +58,7 @@ def _spec_body(body: RolloutCreate, session: Session) -> dict[str, Any]:
     if body.policy_name is not None:
         policy = session.get(Policy, body.policy_name)
         if policy is None:
-            raise HTTPException(UNPROCESSABLE, f"policy_name: no policy '{body.policy_name}'")
+            raise HTTPException(UNPROCESSABLE, f"policy_name: no policy '{clip(body.policy_name)}'")
         spec.update(policy.body)
     if body.metrics is not None:
         spec["metrics"] = [m.model_dump(mode="json") for m in body.metrics]
@@ -106,11 +107,10 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
         actor=who.name,
     )
     session.commit()
-    svc.live.set_state(rollout.id, State(rollout.state))
     message = {
         "type": "state", "rollout_id": rollout.id, "state": rollout.state, "actor": who.name
     }  # fmt: skip
-    svc.bus.publish(channels.ALL, message)
+    svc.live.after_commit(rollout.id, State(rollout.state), message)
     return out(rollout)
 
 
@@ -189,7 +189,9 @@ def act(
     with session.begin():
         rollout = session.get(Rollout, rollout_id, with_for_update=True)
         if rollout is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{rollout_id}'")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"rollout_id: no rollout '{clip(rollout_id)}'"
+            )
         previous = State(rollout.state)
         routed = rollout.target is not None
         try:
@@ -208,12 +210,11 @@ def act(
             reason=f"{body.action}: {body.reason}",
             now=now,
         )
-    svc.live.set_state(rollout_id, target)
     message = {
         "type": "state", "rollout_id": rollout_id, "state": target.value,
         "previous_state": previous.value, "actor": who.name, "reason": body.reason, "ts": now,
     }  # fmt: skip
-    svc.live.announce(rollout_id, message)
+    svc.live.after_commit(rollout_id, target, message)
     return out(rollout)
 
 

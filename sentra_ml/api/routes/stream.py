@@ -1,6 +1,8 @@
 """WebSockets: every verdict, weight change and state change, as it happens.
 
-Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`.
+Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`. The stream
+of a rollout that does not exist is accepted and closed at once with NO_SUCH_ROLLOUT (4404, the
+404 of HTTP) and a reason, which a browser sees (it sees no HTTP status).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, st
 
 from sentra_ml.api.auth import bearer, check_role
 from sentra_ml.api.deps import Services, authenticate
+from sentra_ml.spec import clip
 from sentra_ml.store import bus as channels
+from sentra_ml.store.schema import Rollout
 from sentra_ml.store.tokens import Role
 
 router = APIRouter(prefix="/v1", tags=["stream"])
+NO_SUCH_ROLLOUT = 4404
 
 
 @router.websocket("/stream")
@@ -40,6 +45,10 @@ async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:
         await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(err.detail))
         return
     await ws.accept()
+    if rollout_id is not None and not await asyncio.to_thread(_exists, svc, rollout_id):
+        reason = f"rollout_id: no rollout '{clip(rollout_id)}'"
+        await ws.close(code=NO_SUCH_ROLLOUT, reason=reason)
+        return
     updates = svc.bus.subscribe(channel)
     receiver = asyncio.create_task(_until_closed(ws))
     try:
@@ -60,6 +69,11 @@ async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:
         receiver.cancel()
         with contextlib.suppress(Exception):
             await updates.aclose()  # type: ignore[attr-defined]
+
+
+def _exists(svc: Services, rollout_id: str) -> bool:
+    with svc.sessions() as session:
+        return session.get(Rollout, rollout_id) is not None
 
 
 async def _until_closed(ws: WebSocket) -> None:

@@ -1,0 +1,111 @@
+"""Error answers have one documented shape: 422s are validation-error arrays, other errors
+`{"detail": "..."}`; the OpenAPI document lists every status the service gives."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from api_helpers import Api  # type: ignore[import-not-found]
+
+from sentra_ml.store import tokens
+from sentra_ml.store.tokens import Role
+
+JSON_BODIES = [
+    ("post", "/v1/rollouts"),
+    ("post", "/v1/rollouts/{rollout_id}/telemetry"),
+    ("post", "/v1/rollouts/{rollout_id}/actions"),
+    ("post", "/v1/verdicts"),
+    ("post", "/v1/tokens"),
+    ("put", "/v1/policies/{name}"),
+    ("post", "/v1/integrations/flagger/{hook}"),
+]
+
+
+def _line() -> dict[str, Any]:
+    return {"ts": time.time(), "cohort": "canary", "metric": "errors", "total": 1, "failed": 0}
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_json_route_refuses_other_media_types_with_415(api: Api, media: str | None) -> None:
+    rid = api.create()["id"]
+    headers = {} if media is None else {"content-type": media}
+    body = json.dumps({"lines": [_line()]})
+    response = api.post(f"/v1/rollouts/{rid}/telemetry", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"].startswith("content-type: application/json")
+
+
+def test_every_422_is_a_validation_error_array(api: Api) -> None:
+    rid = api.create()["id"]
+    unknown = api.post(
+        f"/v1/rollouts/{rid}/telemetry", json={"lines": [{**_line(), "metric": "nope"}]}
+    )
+    missing = api.post(
+        "/v1/rollouts",
+        json={"service": "s", "baseline_version": "a", "canary_version": "b", "policy_name": "no"},
+    )
+    schema = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [{"ts": "soon"}]})
+    for response in (unknown, missing, schema):
+        assert response.status_code == 422
+        for error in response.json()["detail"]:
+            assert set(error) == {"loc", "msg", "type"} and error["loc"][0] == "body"
+    assert unknown.json()["detail"][0]["loc"] == ["body", "lines", 0, "metric"]
+    assert unknown.json()["detail"][0]["msg"].startswith("unknown metric 'nope'")
+    assert missing.json()["detail"] == [
+        {"loc": ["body", "policy_name"], "msg": "no policy 'no'", "type": "value_error"}
+    ]
+
+
+def test_the_openapi_document_lists_every_status(api: Api) -> None:
+    paths = api.get("/openapi.json", role=None).json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if path in ("/healthz", "/metrics"):
+                assert "503" not in codes
+                continue
+            assert {"413", "503"} <= codes, (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} <= codes, (method, path)
+            if "422" in codes:
+                ref = operation["responses"]["422"]["content"]["application/json"]["schema"]
+                assert ref["$ref"].endswith("/HTTPValidationError"), (method, path)
+            if (method, path) in JSON_BODIES:
+                assert {"400", "415", "422"} <= codes, (method, path)
+    for method, path in [
+        ("post", "/v1/tokens"),
+        ("delete", "/v1/tokens/{token_id}"),
+        ("post", "/v1/rollouts/{rollout_id}/telemetry"),
+        ("post", "/v1/rollouts/{rollout_id}/actions"),
+    ]:
+        assert "409" in paths[path][method]["responses"], (method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/tokens", {"GET", "POST"}),
+        ("PATCH", "/v1/rollouts", {"GET", "POST"}),
+        ("DELETE", "/v1/rollouts/x", {"GET"}),
+        ("GET", "/v1/tokens/1", {"DELETE"}),
+        ("POST", "/v1/policies/p", {"GET", "PUT"}),
+    ],
+)
+def test_405_names_every_allowed_method(api: Api, method: str, path: str, allowed: set) -> None:
+    response = api.client.request(method, path, headers=api.headers(Role.ADMIN))
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == allowed
+    assert response.json()["detail"]
+
+
+def test_a_token_cannot_revoke_itself(api: Api) -> None:
+    with api.app.state.services.sessions() as session:
+        row = tokens.find_active(session=session, secret=api.secrets[Role.ADMIN])
+        assert row is not None
+        mine = row.id
+    refused = api.client.delete(f"/v1/tokens/{mine}", headers=api.headers(Role.ADMIN))
+    assert refused.status_code == 409 and "token_id" in refused.json()["detail"]
+    assert api.get("/v1/tokens", role=Role.ADMIN).status_code == 200  # still works
