@@ -75,7 +75,14 @@ class Controller:
             return list(audit.active_rollouts(session=session))
 
     def tick(self, row: Rollout, now: float) -> dict[str, Any] | None:
-        """Judge and act on `row` at `now` if this replica holds its lease; the verdict."""
+        """Judge and act on `row` at `now` if this replica holds its lease; the verdict. The
+        rollout is read anew first: a person's action is obeyed at the next tick."""
+        with self.sessions() as session:
+            fresh = session.get(Rollout, row.id)
+        if fresh is None:
+            self.forget(row.id)
+            return None
+        row = fresh
         if State(row.state) in TERMINAL:
             self.forget(row.id)
             return None

@@ -21,6 +21,8 @@ from sentra_ml.store import keys
 from sentra_ml.store.schema import Rollout
 
 log = logging.getLogger("sentra.controller")
+LIST_SECONDS = 1.0  # how often the active rollouts are listed from the database
+EARLY = 0.05  # a tick this close to its due time runs now rather than a round later
 
 
 class Scheduler:
@@ -35,6 +37,8 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._replicas = 1
         self.lags: deque[float] = deque(maxlen=100_000)  # how late recent ticks started
+        self._listed: list[Rollout] = []
+        self._listed_at = -math.inf
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="sentra-controller", daemon=True)
@@ -50,7 +54,7 @@ class Scheduler:
 
     def _run(self) -> None:
         c = self.controller
-        period = min(1.0, c.interval / 2)  # rounds come often; each rollout at its interval
+        period = min(0.25, c.interval / 4)  # rounds come often; each rollout at its interval
         scheduled = time.monotonic()
         while not self._stop.is_set():
             c.metrics.loop_lag.set(max(0.0, time.monotonic() - scheduled))
@@ -67,12 +71,11 @@ class Scheduler:
     def round(self, now: float) -> None:
         """Submit the ticks due at `now`."""
         c = self.controller
-        self._replicas = max(1, c.bus.heartbeat(keys.CONTROLLERS, c.replica, c.leases.ttl))
-        rows = c.active()
+        rows = self._rows(now)
         share = math.ceil(len(rows) / self._replicas)
         mine = set(c.leases.held())
         for row in rows:
-            if now < self._due.get(row.id, -math.inf):
+            if now < self._due.get(row.id, -math.inf) - EARLY:
                 continue
             running = self._running.get(row.id)
             if running is not None and not running.done():
@@ -89,6 +92,14 @@ class Scheduler:
             self._due.pop(gone, None)
             self._running.pop(gone, None)
         c.metrics.live_rollouts.set(len(c.leases.held()))
+
+    def _rows(self, now: float) -> list[Rollout]:
+        """The active rollouts, listed anew every LIST_SECONDS (each tick re-reads its own)."""
+        if now - self._listed_at >= LIST_SECONDS:
+            c = self.controller
+            self._replicas = max(1, c.bus.heartbeat(keys.CONTROLLERS, c.replica, c.leases.ttl))
+            self._listed, self._listed_at = c.active(), now
+        return self._listed
 
     def _shed(self, share: int) -> None:
         """Holding more than a share (a replica joined): hand one idle lease back per round,
