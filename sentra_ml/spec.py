@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from sentra_ml.analysis.types import (
+    MAX_MAGNITUDE,
     SLO,
     Cohort,
     Direction,
@@ -30,6 +38,17 @@ from sentra_ml.analysis.types import (
 )
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _bounded(x: float) -> float:
+    if abs(x) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:g} in magnitude")
+    return x
+
+
+# a number a sample carries: finite and at most MAX_MAGNITUDE (1e100) in magnitude
+Bounded = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_bounded)]
+Count = Annotated[float, Field(allow_inf_nan=False, ge=0), AfterValidator(_bounded)]
 
 
 class _Strict(BaseModel):
@@ -102,16 +121,17 @@ class TelemetryLine(_Strict):
 
     With `counter: true`, `total` and `failed` are cumulative counter readings (as Prometheus
     exports them) rather than per-interval counts; `CounterIngest` turns them into increments.
+    Every count, value and bucket bound is at most `MAX_MAGNITUDE` (1e100) in magnitude.
     """
 
     ts: Finite
     cohort: Cohort
     metric: str = Field(min_length=1)
-    total: Finite | None = Field(default=None, ge=0)
-    failed: Finite | None = Field(default=None, ge=0)
-    values: list[Finite] | None = None
-    buckets: dict[str, Finite] | None = None
-    value: Finite | None = None
+    total: Count | None = None
+    failed: Count | None = None
+    values: list[Bounded] | None = None
+    buckets: dict[str, Bounded] | None = None
+    value: Bounded | None = None
     instance: str = ""
     counter: bool = False
 
@@ -120,8 +140,11 @@ class TelemetryLine(_Strict):
     def _bucket_bounds(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         if v is not None:
             for le in v:
-                if _bound(le) is None:
+                bound = _bound(le)
+                if bound is None:
                     raise ValueError(f"bucket bound {le!r} is not a number or +Inf")
+                if not math.isinf(bound) and abs(bound) > MAX_MAGNITUDE:
+                    raise ValueError(f"bucket bound {le!r} is beyond {MAX_MAGNITUDE:g}")
         return v
 
     def to_sample(self) -> Sample:
