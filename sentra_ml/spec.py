@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from sentra_ml.analysis.types import (
+    MAX_MAGNITUDE,
     SLO,
     Cohort,
     Direction,
@@ -40,10 +42,23 @@ from sentra_ml.analysis.types import (
 
 # strict: a JSON number only, never `true` or "1.5" (which lax pydantic would take as 1.0 and 1.5)
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+
+
+def _bounded(x: float) -> float:
+    if abs(x) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:g} in magnitude")
+    return x
+
+
+# a number a sample carries: finite and at most MAX_MAGNITUDE (1e100) in magnitude
+Bounded = Annotated[float, Field(allow_inf_nan=False, strict=True), AfterValidator(_bounded)]
+Count = Annotated[float, Field(allow_inf_nan=False, strict=True, ge=0), AfterValidator(_bounded)]
+
+
 # a bucket's upper bound as Prometheus writes `le`: a decimal number or +Inf
 BOUND = r"^\s*(\+?[Ii][Nn][Ff]|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*$"
 Buckets = Annotated[
-    dict[Annotated[str, StringConstraints(pattern=BOUND)], Finite],
+    dict[Annotated[str, StringConstraints(pattern=BOUND)], Bounded],
     # pydantic would say `patternProperties`, which leaves other keys allowed
     WithJsonSchema(
         {
@@ -139,16 +154,17 @@ class TelemetryLine(_Strict):
 
     With `counter: true`, `total` and `failed` are cumulative counter readings (as Prometheus
     exports them) rather than per-interval counts; `CounterIngest` turns them into increments.
+    Every count, value and bucket bound is at most `MAX_MAGNITUDE` (1e100) in magnitude.
     """
 
     ts: Finite
     cohort: Cohort
     metric: str = Field(min_length=1, max_length=200)
-    total: Finite | None = Field(default=None, ge=0)
-    failed: Finite | None = Field(default=None, ge=0)
-    values: list[Finite] | None = Field(default=None, min_length=1)
+    total: Count | None = None
+    failed: Count | None = None
+    values: list[Bounded] | None = Field(default=None, min_length=1)
     buckets: Buckets | None = Field(default=None, min_length=1)
-    value: Finite | None = None
+    value: Bounded | None = None
     instance: str = ""
     counter: StrictBool = False
 
@@ -157,8 +173,11 @@ class TelemetryLine(_Strict):
     def _bucket_bounds(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         if v is not None:
             for le in v:
-                if _bound(le) is None:
+                bound = _bound(le)
+                if bound is None:
                     raise ValueError(f"bucket bound '{clip(le)}' is not a number or +Inf")
+                if not math.isinf(bound) and abs(bound) > MAX_MAGNITUDE:
+                    raise ValueError(f"bucket bound '{clip(le)}' is beyond {MAX_MAGNITUDE:g}")
         return v
 
     def to_sample(self) -> Sample:

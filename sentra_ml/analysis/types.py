@@ -190,6 +190,11 @@ class RolloutSpec:
 
 # --- telemetry samples -----------------------------------------------------------------------
 
+# The largest magnitude of any count, value or bucket bound a sample carries. Far beyond any real
+# reading (2^53 is the largest integer a float holds exactly), and small enough that the sums over
+# any rollout and their squares (variances) stay finite in float64.
+MAX_MAGNITUDE = 1e100
+
 
 @dataclass(frozen=True)
 class RatioSample:
@@ -203,6 +208,7 @@ class RatioSample:
 
     def __post_init__(self) -> None:
         _check_finite(self, "ts", "total", "failed")
+        _check_magnitude(self, "total", "failed")
         if self.total < 0:
             raise SampleError(f"total: must be >= 0, got {self.total}")
         if self.failed < 0:
@@ -230,16 +236,20 @@ class LatencySample:
             raise SampleError("values, buckets: give one of them, not both")
         if self.values:
             arr = np.asarray(self.values, dtype=np.float64)
-            bad = ~(np.isfinite(arr) & (arr >= 0))
+            bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= MAX_MAGNITUDE))
             if bad.any():
                 v = arr[int(np.argmax(bad))]
-                raise SampleError(f"values: {v} is not a finite non-negative number")
+                raise SampleError(f"values: {v} is not a finite number in [0, {MAX_MAGNITUDE:g}]")
         previous_le, previous_count = -math.inf, 0.0
         for le, count in self.buckets:
             if math.isnan(le) or le <= previous_le:
                 raise SampleError("buckets: upper bounds must be numbers in increasing order")
+            if not math.isinf(le) and abs(le) > MAX_MAGNITUDE:
+                raise SampleError(f"buckets: bound {le} is beyond {MAX_MAGNITUDE:g}")
             if not math.isfinite(count) or count < previous_count:
                 raise SampleError(f"buckets: counts must be cumulative, got {count} at le={le}")
+            if count > MAX_MAGNITUDE:
+                raise SampleError(f"buckets: count {count} at le={le} is beyond {MAX_MAGNITUDE:g}")
             previous_le, previous_count = le, count
         if self.buckets and not math.isinf(self.buckets[-1][0]):
             raise SampleError("buckets: the last bucket must be +Inf")
@@ -265,6 +275,7 @@ class GaugeSample:
 
     def __post_init__(self) -> None:
         _check_finite(self, "ts", "value")
+        _check_magnitude(self, "value")
 
 
 Sample = RatioSample | LatencySample | GaugeSample
@@ -279,6 +290,15 @@ def _check_finite(obj: object, *names: str) -> None:
             or not math.isfinite(value)
         ):
             raise SampleError(f"{name}: must be a finite number, got {value!r}")
+
+
+def _check_magnitude(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if abs(value) > MAX_MAGNITUDE:
+            raise SampleError(
+                f"{name}: must be at most {MAX_MAGNITUDE:g} in magnitude, got {value}"
+            )
 
 
 # --- verdicts --------------------------------------------------------------------------------

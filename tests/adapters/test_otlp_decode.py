@@ -152,6 +152,19 @@ def test_gauges_are_readings_per_instance() -> None:
     assert gauge == GaugeSample(gauge.ts, Cohort.BASELINE, "cpu", 0.42, "pod-b")
 
 
+def test_values_beyond_the_samples_bound_are_refused_not_raised() -> None:
+    sdk = Sdk()
+    sdk.cpu.set(1e300)
+    points, refused = otlp.points(sdk.collect())
+    assert points == [] and list(refused) == ["cpu: value is not finite, or beyond 1e+100"]
+    sdk = Sdk()
+    for outcome in ("ok", "failed"):  # each within the bound, not their sum
+        sdk.errors.add(9e99, {"sentra.outcome": outcome})
+    steps, _ = otlp.increments(otlp.points(sdk.collect())[0], Streams(), 0)
+    made, bad = otlp.samples(steps)
+    assert made == [] and "errors: total: must be at most 1e+100" in next(iter(bad))
+
+
 def test_seconds_with_the_default_millisecond_buckets_are_refused() -> None:
     reader = InMemoryMetricReader()
     resource = Resource.create({"sentra.rollout": "r1", "sentra.cohort": "canary"})

@@ -41,6 +41,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
 
 from sentra_ml.analysis.types import (
+    MAX_MAGNITUDE,
     Cohort,
     GaugeSample,
     LatencySample,
@@ -176,8 +177,8 @@ def _metric_points(
                 continue
         else:
             value = dp.as_double if dp.WhichOneof("value") == "as_double" else float(dp.as_int)
-            if not math.isfinite(value):
-                refused[f"{name}: value is not finite"] += 1
+            if not (math.isfinite(value) and abs(value) <= MAX_MAGNITUDE):
+                refused[f"{name}: value is not finite, or beyond {MAX_MAGNITUDE:g}"] += 1
                 continue
         series = _digest(head + repr(sorted(own.items())))
         out.append(
@@ -299,5 +300,8 @@ def samples(points: Sequence[Point]) -> tuple[list[tuple[Sample, int]], Refusals
         else:
             out.append((GaugeSample(ts, p.cohort, p.metric, p.value, p.instance), 1))
     for (cohort, metric, _, time_ns), (total, failed, n) in ratios.items():
-        out.append((RatioSample(time_ns / 1e9, cohort, metric, total, failed), int(n)))
+        try:  # the ok and failed points together may pass the bound each keeps
+            out.append((RatioSample(time_ns / 1e9, cohort, metric, total, failed), int(n)))
+        except SampleError as err:
+            refused[f"{metric}: {err}"] += int(n)
     return out, refused

@@ -129,12 +129,15 @@ class LatencyAnalyzer(MetricAnalyzer):
             return (float((cs < threshold).sum()), len(cs), float((b < threshold).sum()), len(b))
         edges = self._edges
         assert edges is not None
-        n, m = float(c.sum()), float(b.sum())
+        # totals from the running sums, not sum(): for huge counts the two round differently,
+        # and a count below an edge must never exceed its total
+        running_c, running_b = np.cumsum(c), np.cumsum(b)
+        n, m = float(running_c[-1]), float(running_b[-1])
         if n <= 0 or m <= 0:
             return None
         # the scaled canary's cumulative count at each edge e is the canary's at e * scale
-        cum_c = cumulative_at(edges, np.cumsum(c), edges[:-1] * scale)
-        cum_b = np.cumsum(b)[:-1]
+        cum_c = cumulative_at(edges, running_c, edges[:-1] * scale)
+        cum_b = running_b[:-1]
         pooled = cum_c + cum_b
         i = int(np.searchsorted(pooled, q * (n + m), side="left"))
         if i >= len(pooled):

@@ -74,8 +74,12 @@ class DriftWatch:
         self._last_close = now
         for name, cohorts in self._pending.items():
             c, b = cohorts.get(Cohort.CANARY), cohorts.get(Cohort.BASELINE)
-            if c and b and sum(b) != 0:
-                self._models[name].update(now, (sum(c) / len(c)) / (sum(b) / len(b)) - 1.0)
+            if not (c and b):
+                continue
+            base = sum(b) / len(b)
+            ratio = (sum(c) / len(c)) / base - 1.0 if base != 0 else math.inf
+            if math.isfinite(ratio):  # a baseline next to 0 has no ratio to follow
+                self._models[name].update(now, ratio)
         self._pending.clear()
 
     def drifting(self) -> list[Drift]:

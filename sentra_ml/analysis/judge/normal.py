@@ -24,6 +24,7 @@ import numpy as np
 
 from sentra_ml.analysis.anomaly import Detection, LearnerConfig, ServiceLearner, interval_features
 from sentra_ml.analysis.stats.histogram import quantile_from_cumulative
+from sentra_ml.analysis.stats.sampling import hypergeometric, multivariate_hypergeometric
 from sentra_ml.analysis.types import (
     AnomalyEvidence,
     Cohort,
@@ -89,11 +90,13 @@ class _Window:
         self, rng: np.random.Generator, n: int, quantiles: dict[str, tuple[float, ...]], ts: float
     ) -> dict[str, float]:
         """Features of the window, each count metric cut to at most `n` requests at random."""
+        # exact draws below 1e9 requests; above, n is under 1e-3 of them and a binomial draw is
+        # as good (see `hypergeometric`): numpy's sampler refuses such counts
         ratios = {}
         for name, (failed, total) in self.ratios.items():
             f, t = round(failed), round(total)
             if t > n:
-                f, t = int(rng.hypergeometric(f, t - f, n)), n
+                f, t = hypergeometric(rng, f, t - f, n), n
             ratios[name] = (float(f), float(t))
         latency: dict[str, dict[float, float]] = {}
         for name, values in self.values.items():
@@ -103,11 +106,11 @@ class _Window:
             latency[name] = {q: float(np.quantile(arr, q)) for q in quantiles.get(name, ())}
         for name, per_bucket in self.buckets.items():
             edges = np.asarray(sorted(per_bucket))
-            counts = np.asarray([round(per_bucket[le]) for le in edges], dtype=np.int64)
-            if counts.sum() > n:
-                counts = rng.multivariate_hypergeometric(counts, n)
-            if counts.sum() > 0:
-                cumulative = np.cumsum(counts).astype(np.float64)
+            counts = [round(per_bucket[le]) for le in edges]  # ints of any size: no overflow
+            if sum(counts) > n:
+                counts = multivariate_hypergeometric(rng, counts, n)
+            if sum(counts) > 0:
+                cumulative = np.cumsum(np.asarray(counts, dtype=np.float64))
                 latency[name] = {
                     q: quantile_from_cumulative(edges, cumulative, q)
                     for q in quantiles.get(name, ())

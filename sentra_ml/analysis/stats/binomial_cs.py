@@ -35,6 +35,7 @@ _TINY = 1e-250
 _CF_MAX_ITER = 20_000
 _BISECT_STEPS = 80
 _RTOL = 1e-10
+_MAX_TRIALS = 2.0**32
 
 
 @overload
@@ -225,7 +226,11 @@ def _log_e_above(
     """The vectorised log e-value against `p <= p0`, given `q0 = 1 - p0` exactly."""
     n = np.maximum(n, 0.0)
     k = np.clip(k, 0.0, n)
-    k, n = np.broadcast_arrays(k, n)
+    # Beyond _MAX_TRIALS the log-likelihoods lose the digits the test needs: score k / n on
+    # _MAX_TRIALS trials instead. The log of a mixture of exp(n g(p)) is convex in n and 0 at
+    # n = 0, so the smaller n never gives more evidence, either way: the test stays valid.
+    shrink = np.minimum(1.0, _MAX_TRIALS / np.maximum(n, 1.0))
+    k, n = np.broadcast_arrays(k * shrink, n * shrink)
     if q0 <= 0.0:
         return np.zeros(k.shape, dtype=np.float64)
     a1, b1 = a + k, b + n - k
@@ -328,41 +333,62 @@ def _rank_bounds(n: float, p: float, threshold: float, a: float, b: float) -> tu
 
     # Start from a bracket around n*p wide enough for any boundary of a threshold this size
     # (checked, else the whole range): far-off counts are slow to evaluate and never needed.
+    # Beyond _MAX_TRIALS the tests score n * shrink trials: the bracket is as wide on that scale,
+    # and ranks closer than 1 / shrink are not told apart (`slack`).
+    trials = min(n, _MAX_TRIALS)
+    scale = n / trials if trials > 0 else 1.0
+    slack = int(scale) - 1 if scale > 1.0 else 0
     centre = n * p
-    width = 3.0 * math.sqrt(n * p * (1.0 - p) * (threshold + math.log(n + 2.0))) + 3.0 * threshold
+    width = 3.0 * math.sqrt(trials * p * (1.0 - p) * (threshold + math.log(trials + 2.0)))
+    width = (width + 3.0 * threshold) * scale
     lo, hi = max(0, math.floor(centre - width) - 5), min(top, math.ceil(centre + width) + 5)
     ends = np.array([lo, hi], dtype=np.float64)
     up_ok, down_ok = above_ok(ends), below_ok(ends)
-    c_hi = _last_accepted(above_ok, lo, hi) if up_ok[0] and not up_ok[1] else None
-    c_lo = _first_accepted(below_ok, lo, hi) if down_ok[1] and not down_ok[0] else None
+    c_hi = _last_accepted(above_ok, lo, hi, slack) if up_ok[0] and not up_ok[1] else None
+    c_lo = _first_accepted(below_ok, lo, hi, slack) if down_ok[1] and not down_ok[0] else None
     return (
-        c_hi if c_hi is not None else _last_accepted(above_ok, 0, top),
-        c_lo if c_lo is not None else _first_accepted(below_ok, 0, top),
+        c_hi if c_hi is not None else _last_accepted(above_ok, 0, top, slack),
+        c_lo if c_lo is not None else _first_accepted(below_ok, 0, top, slack),
     )
 
 
-def _last_accepted(ok: Callable[[FloatArray], NDArray[np.bool_]], lo: int, hi: int) -> int:
-    """Largest c in [lo, hi] with ok(c), for ok true then false along c (ok(lo) holds)."""
-    while hi - lo > 0:
-        candidates = np.unique(np.linspace(lo, hi, min(hi - lo + 1, _SEARCH_WIDTH)).round())
-        accepted = ok(candidates)
+def _last_accepted(
+    ok: Callable[[FloatArray], NDArray[np.bool_]], lo: int, hi: int, slack: int = 0
+) -> int:
+    """Largest c in [lo, hi] with ok(c), for ok true then false along c (ok(lo) holds);
+    with `slack`, an accepted c at most that much below it."""
+    while hi - lo > slack:
+        candidates = _spread(lo, hi)
+        accepted = ok(np.asarray(candidates, dtype=np.float64))
         k = int(np.flatnonzero(accepted)[-1]) if accepted.any() else 0
         if k == len(candidates) - 1:
-            return int(candidates[k])
-        lo, hi = int(candidates[k]), int(candidates[k + 1]) - 1
+            return candidates[k]
+        lo, hi = candidates[k], candidates[k + 1] - 1
     return lo
 
 
-def _first_accepted(ok: Callable[[FloatArray], NDArray[np.bool_]], lo: int, hi: int) -> int:
-    """Smallest c in [lo, hi] with ok(c), for ok false then true along c (ok(hi) holds)."""
-    while hi - lo > 0:
-        candidates = np.unique(np.linspace(lo, hi, min(hi - lo + 1, _SEARCH_WIDTH)).round())
-        accepted = ok(candidates)
+def _first_accepted(
+    ok: Callable[[FloatArray], NDArray[np.bool_]], lo: int, hi: int, slack: int = 0
+) -> int:
+    """Smallest c in [lo, hi] with ok(c), for ok false then true along c (ok(hi) holds);
+    with `slack`, an accepted c at most that much above it."""
+    while hi - lo > slack:
+        candidates = _spread(lo, hi)
+        accepted = ok(np.asarray(candidates, dtype=np.float64))
         k = int(np.flatnonzero(accepted)[0]) if accepted.any() else len(candidates) - 1
         if k == 0:
-            return int(candidates[0])
-        lo, hi = int(candidates[k - 1]) + 1, int(candidates[k])
+            return candidates[0]
+        lo, hi = candidates[k - 1] + 1, candidates[k]
     return hi
+
+
+def _spread(lo: int, hi: int) -> list[int]:
+    """Up to `_SEARCH_WIDTH` integers from `lo` to `hi`, both included, evenly spread.
+
+    Integer arithmetic: beyond 2^53 floats skip integers, and a bracket must still shrink.
+    """
+    count = min(hi - lo + 1, _SEARCH_WIDTH)
+    return sorted({lo + (hi - lo) * i // (count - 1) for i in range(count)})
 
 
 def _histogram(data: HistogramData) -> tuple[FloatArray, FloatArray]:

@@ -69,8 +69,15 @@ def cumulative_at(edges: FloatArray, cumulative: FloatArray, x: float | FloatArr
     lower = np.concatenate(([0.0], finite))
     cum = np.concatenate(([0.0], cumulative[:-1]))
     xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    out = np.interp(xs, lower, cum) if len(finite) else np.zeros_like(xs)
-    out = np.where(xs > (finite[-1] if len(finite) else 0.0), cumulative[-1], out)
+    if not len(finite):
+        return np.where(xs > 0.0, cumulative[-1], 0.0).astype(np.float64)
+    # the share of each bucket below x, then the counts: np.interp's slope, count / width,
+    # overflows for huge counts in narrow buckets
+    i = np.clip(np.searchsorted(lower, xs, side="right") - 1, 0, len(lower) - 2)
+    width = lower[i + 1] - lower[i]
+    share = np.clip(np.divide(xs - lower[i], width, out=np.zeros_like(xs), where=width > 0), 0, 1)
+    out = cum[i] + share * (cum[i + 1] - cum[i])
+    out = np.where(xs > finite[-1], cumulative[-1], out)
     return np.asarray(out, dtype=np.float64)
 
 

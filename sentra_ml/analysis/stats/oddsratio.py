@@ -22,11 +22,15 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaln
+from scipy.special import betaln
+
+from sentra_ml.analysis.stats.sampling import hypergeometric
 
 FloatArray = NDArray[np.float64]
 
 _EXACT_SUPPORT = 300
+_MAX_POINTS = 1024  # summands per table: a larger table is thinned (a few ms of numpy at most)
+_MAX_TRIALS = 2**32  # per cohort and table: more, and the log-binomials lose digits the test needs
 
 
 class ConditionalOddsRatioTest:
@@ -43,6 +47,8 @@ class ConditionalOddsRatioTest:
     prior_scale
         Scale of the half-normal mixing distribution on `log psi - log psi0`: the effect size,
         on the log-odds scale, that the test is tuned to find fastest.
+    seed
+        Seeds the thinning of tables too large to sum (see `update`).
 
     >>> t = ConditionalOddsRatioTest(nulls=(0.0,))
     >>> for _ in range(30):
@@ -59,11 +65,14 @@ class ConditionalOddsRatioTest:
         half_width: float = math.log(64.0),
         points: int = 201,
         prior_scale: float = 1.0,
+        seed: int = 0,
     ) -> None:
         self.nulls = tuple(float(v) for v in nulls)
         self.half_width = half_width
         self.points = points
         self.prior_scale = prior_scale
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
         grid = np.union1d(np.linspace(-half_width, half_width, points), np.array(self.nulls))
         self._grid: FloatArray = grid.astype(np.float64)
         self._loglik: FloatArray = np.zeros_like(self._grid)
@@ -71,29 +80,57 @@ class ConditionalOddsRatioTest:
         self.tables = 0
 
     def update(self, x: float, n: float, y: float, m: float) -> None:
-        """Add one stratum: `x` of `n` canary and `y` of `m` baseline trials had the event."""
+        """Add one stratum: `x` of `n` canary and `y` of `m` baseline trials had the event.
+
+        A table too large to sum exactly and quickly is thinned first (see `_thinned`).
+        """
         xi, ni, yi, mi = (round(v) for v in (x, n, y, m))
         if min(xi, ni, yi, mi) < 0 or xi > ni or yi > mi:
             raise ValueError(f"invalid 2x2 table x={x} n={n} y={y} m={m}")
+        xi, ni, yi, mi = self._thinned(xi, ni, yi, mi)
         f = xi + yi
-        if ni == 0 or mi == 0 or f == 0 or f == ni + mi:
+        if _fixed(ni, mi, f):
             return  # the margins fix x: no information about psi
         self.tables += 1
-        support = np.arange(max(0, f - mi), min(f, ni) + 1, dtype=np.float64)
-        log_step = 0.0
-        if len(support) > _EXACT_SUPPORT:
-            # Large tables: the summands are a smooth bell in s whose width is about sd0, so a
-            # lattice sum with a step of sd0 / 3 equals the full sum to ~exp(-2 pi^2 9) relative.
-            total = ni + mi
-            sd0 = math.sqrt(f * (ni / total) * (mi / total) * (total - f) / (total - 1))
-            step = max(1, int(sd0 / 3.0))
-            support = support[::step]
-            log_step = math.log(step)
+        lo, step, count = _lattice(ni, mi, f)
+        support = lo + step * np.arange(count, dtype=np.float64)
         log_weights = _log_binom(ni, support) + _log_binom(mi, f - support)
         terms = log_weights[None, :] + np.outer(self._grid, support)
         top = terms.max(axis=1)
-        log_norm = top + np.log(np.exp(terms - top[:, None]).sum(axis=1)) + log_step
+        log_norm = top + np.log(np.exp(terms - top[:, None]).sum(axis=1)) + math.log(step)
         self._loglik += xi * self._grid - log_norm
+
+    def _thinned(self, x: int, n: int, y: int, m: int) -> tuple[int, int, int, int]:
+        """The table, or a random subsample of each cohort's trials small enough to sum.
+
+        A subsample of trials drawn at random (sizes chosen from the margins alone) is again
+        a table whose `x` given its margins has the same noncentral law: the test stays valid
+        on it and loses only evidence it had in excess. Each cohort keeps at most
+        `_MAX_TRIALS` (the log-binomials need the digits), the lattice at most `_MAX_POINTS`.
+        """
+        x, n = self._thin(x, n, min(n, _MAX_TRIALS))
+        y, m = self._thin(y, m, min(m, _MAX_TRIALS))
+        while not _fixed(n, m, x + y):
+            count = _lattice(n, m, x + y)[2]
+            if count <= _MAX_POINTS:
+                break
+            # The larger cohort first, no lower than the smaller one: the lattice shortens
+            # about in proportion, and the evidence, which the smaller cohort bounds, hardly.
+            # A balanced table is thinned in both; the lattice shrinks as sqrt of the share.
+            share = 0.9 * _MAX_POINTS / count
+            if n > m:
+                x, n = self._thin(x, n, max(m, int(n * share)))
+            elif m > n:
+                y, m = self._thin(y, m, max(n, int(m * share)))
+            else:
+                x, n = self._thin(x, n, int(n * share**2))
+                y, m = self._thin(y, m, int(m * share**2))
+        return x, n, y, m
+
+    def _thin(self, events: int, trials: int, keep: int) -> tuple[int, int]:
+        if keep >= trials:
+            return events, trials
+        return hypergeometric(self._rng, events, trials - events, keep), keep
 
     # -- inference ---------------------------------------------------------------------------
 
@@ -181,5 +218,25 @@ def _lse(a: FloatArray) -> float:
     return top + math.log(float(np.exp(a - top).sum()))
 
 
+def _fixed(n: int, m: int, f: int) -> bool:
+    """Do the margins leave x only one value?"""
+    return n == 0 or m == 0 or f == 0 or f == n + m
+
+
+def _lattice(n: int, m: int, f: int) -> tuple[int, int, int]:
+    """(first point, step, number of points) of the support of x that the test sums over."""
+    lo, hi = max(0, f - m), min(f, n)
+    width = hi - lo + 1
+    if width <= _EXACT_SUPPORT:
+        return lo, 1, width
+    # Large tables: the summands are a smooth bell in s whose width is about sd0, so a lattice
+    # sum with a step of sd0 / 3 equals the full sum to ~exp(-2 pi^2 9) relative.
+    total = n + m
+    sd0 = math.sqrt(f * (n / total) * (m / total) * ((total - f) / (total - 1)))
+    step = max(1, int(sd0 / 3.0))
+    return lo, step, -(-width // step)
+
+
 def _log_binom(n: int, k: FloatArray) -> FloatArray:
-    return np.asarray(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1), dtype=np.float64)
+    # through the beta function: exact to the last digits even where k or n - k is tiny next to n
+    return np.asarray(-math.log1p(n) - betaln(n - k + 1.0, k + 1.0), dtype=np.float64)

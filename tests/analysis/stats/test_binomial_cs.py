@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -255,3 +256,27 @@ def test_histogram_tails_empties_and_bad_input() -> None:
         quantile_interval((np.array([1.0, 2.0]), np.array([1.0, 1.0])), 0.5, ALPHA)
     with pytest.raises(ValueError):
         quantile_interval(np.array([1.0, 2.0]), 1.0, ALPHA)
+
+
+def test_beyond_2_to_32_trials_the_evidence_is_that_of_2_to_32() -> None:
+    """Float64 cannot hold such likelihoods to the digits: the tests score the ratio on fewer
+    trials, which never gives more evidence than the full count would."""
+    small = 2.0**32
+    for ratio in (0.0099, 0.01, 0.0101, 0.5):
+        for n in (1e10, 1e20, 1e100):
+            above, below = log_e_above(ratio * n, n, 0.01), log_e_below(ratio * n, n, 0.01)
+            assert above == pytest.approx(log_e_above(ratio * small, small, 0.01), rel=1e-6)
+            assert below == pytest.approx(log_e_below(ratio * small, small, 0.01), rel=1e-6)
+    low, high = proportion_interval(0.011e30, 1e30, ALPHA)
+    assert low < 0.011 < high and high - low < 1e-4
+
+
+@pytest.mark.parametrize("total", [2.0**53, 1e20, 1e100])
+def test_quantile_interval_of_a_histogram_beyond_float_integers(total: float) -> None:
+    """Ranks beyond 2^53 are not all floats: the rank search still ends, and quickly."""
+    edges = np.array([1.0, 10.0, 100.0, math.inf])
+    counts = np.array([0.5, 0.4, 0.09, 0.01]) * total
+    start = time.perf_counter()
+    est, low, high = quantile_interval((edges, counts), 0.95, ALPHA)
+    assert time.perf_counter() - start < 2.0
+    assert 10.0 <= low <= est <= high <= 100.0

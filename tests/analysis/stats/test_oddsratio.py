@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
 
+from sentra_ml.analysis.stats import oddsratio
 from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
 
 ALPHA = 0.05
@@ -118,3 +120,33 @@ def test_invalid_tables_are_refused() -> None:
 def test_undeclared_null_is_refused() -> None:
     with pytest.raises(ValueError, match="not a declared null"):
         ConditionalOddsRatioTest(nulls=(0.0,)).log_e_above(0.123)
+
+
+def test_a_huge_table_is_thinned_quickly_and_still_tests() -> None:
+    start = time.perf_counter()
+    same, worse = ConditionalOddsRatioTest(nulls=(0.0,)), ConditionalOddsRatioTest(nulls=(0.0,))
+    for _ in range(20):
+        same.update(10**13, 10**15, 10**17, 10**19)  # 1 % in both, canary at 1 % of traffic
+        worse.update(3 * 10**13, 10**15, 10**17, 10**19)  # three times the canary's errors
+    assert time.perf_counter() - start < 10.0
+    assert same.log_e_above(0.0) < math.log(1 / ALPHA) and same.tables == 20
+    assert worse.log_e_above(0.0) > 100.0
+    assert math.exp(worse.estimate()) == pytest.approx(3.0, rel=0.1)
+
+
+def test_thinning_the_larger_cohort_keeps_most_of_the_evidence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 1 % canary with 10^4 requests against 10^6: the lattice would need ~3,000 points."""
+
+    def evidence() -> float:
+        test = ConditionalOddsRatioTest(nulls=(0.0,))
+        for _ in range(5):
+            test.update(150, 10_000, 10_000, 1_000_000)
+        return test.log_e_above(0.0)
+
+    thinned = evidence()
+    monkeypatch.setattr(oddsratio, "_MAX_POINTS", 10**6)
+    exact = evidence()
+    assert exact > 5.0
+    assert thinned == pytest.approx(exact, rel=0.25)
