@@ -107,30 +107,29 @@ def run_one(rollouts: int, seconds: float, metrics: list[dict[str, Any]]) -> dic
     }
 
 
-def _replica(database: str, redis: str, seconds: float, out: Any) -> None:
+def _replica(database: str, redis: str, ticks: Any, stop: Any) -> None:
+    """One controller replica counting its ticks into `ticks` until `stop` is set."""
     engine = make_engine(database)
     controller = _controller(session_factory(engine), RedisBus(redis), 1.0)
-    ticks = 0
     original = controller.tick
 
     def counted(row: Any, now: float) -> Any:
-        nonlocal ticks
         result = original(row, now)
-        ticks += result is not None
+        if result is not None:
+            with ticks.get_lock():
+                ticks.value += 1
         return result
 
     controller.tick = counted  # type: ignore[method-assign]
     scheduler = Scheduler(controller, workers=8)
     scheduler.start()
-    time.sleep(seconds / 3)  # leases spread, every rollout opened
-    before, t0 = ticks, time.monotonic()
-    time.sleep(seconds)
-    out.put((ticks - before) / (time.monotonic() - t0))
+    stop.wait()
     scheduler.stop()
 
 
 def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> dict[str, Any]:
-    """Ticks/s of one replica, then of two, on `rollouts` at 1 s (more than one can do)."""
+    """Ticks/s of one replica, then of two, on `rollouts` at 1 s (more than one can do),
+    measured once every rollout has been opened (its first verdict is on the bus)."""
     import redis as redis_client
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -140,6 +139,7 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
     with admin.begin() as conn:
         conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
     url = make_url(database).set(database=name).render_as_string(hide_password=False)
+    client = redis_client.Redis.from_url(redis)
     try:
         result: dict[str, Any] = {"rollouts": rollouts}
         for replicas in (1, 2):
@@ -148,22 +148,32 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
             with engine.begin() as conn:
                 for table in ("events", "decisions", "steps", "weight_changes", "rollouts"):
                     conn.execute(text(f"DELETE FROM {table}"))
-            redis_client.Redis.from_url(redis).flushdb()
+            client.flushdb()
             _create(session_factory(engine), rollouts)
-            queue: Any = multiprocessing.Queue()
+            ticks, stop = multiprocessing.Value("l", 0), multiprocessing.Event()
             procs = [
-                multiprocessing.Process(target=_replica, args=(url, redis, seconds, queue))
+                multiprocessing.Process(target=_replica, args=(url, redis, ticks, stop))
                 for _ in range(replicas)
             ]
             for p in procs:
                 p.start()
-            rates = [queue.get(timeout=seconds * 5) for _ in procs]
+            opened = time.monotonic()
+            while sum(1 for _ in client.scan_iter("sentra:{*}:verdict", count=1000)) < rollouts:
+                if time.monotonic() - opened > 900:
+                    raise TimeoutError("the replicas did not open every rollout in 15 min")
+                time.sleep(1.0)
+            result[f"open_s_{replicas}"] = time.monotonic() - opened
+            time.sleep(3.0)
+            before, t0 = ticks.value, time.monotonic()
+            time.sleep(seconds)
+            result[f"ticks_per_s_{replicas}"] = (ticks.value - before) / (time.monotonic() - t0)
+            stop.set()
             for p in procs:
-                p.join(timeout=60)
-            result[f"ticks_per_s_{replicas}"] = sum(rates)
+                p.join(timeout=120)
         result["ratio"] = result["ticks_per_s_2"] / result["ticks_per_s_1"]
         return result
     finally:
+        client.close()
         with admin.begin() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
 

@@ -25,7 +25,7 @@ from sentra_controller.metrics import ControllerMetrics
 from sentra_controller.tick import next_state, no_verdict
 from sentra_controller.traces import Found, TraceLinker, attach
 from sentra_controller.tracked import Tracked, open_tracked
-from sentra_ml.store import audit, fences, telemetry_log
+from sentra_ml.store import audit, fences, keys, telemetry_log
 from sentra_ml.store.bus import Bus
 from sentra_ml.store.learners import LearnerStore
 from sentra_ml.store.live_state import LiveState
@@ -234,8 +234,13 @@ class Controller:
         return self._tracked.get(rollout_id)
 
     def close(self) -> None:
-        """Hand every lease back, so that another replica takes over at once."""
+        """Hand every lease back and leave the replicas' heartbeats, so that another replica
+        takes over at once."""
         self.leases.release_all()
+        try:
+            self.bus.leave(keys.CONTROLLERS, self.replica)
+        except Exception as err:  # the bus may be away at shutdown; the heartbeat then expires
+            log.warning("leaving the controllers' heartbeats: %s", err)
         self.traces.close()
 
     def run_round(self, now: float | None = None) -> int:

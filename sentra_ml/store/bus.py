@@ -60,6 +60,10 @@ class Bus(Protocol):
         """Mark `member` alive for `ttl`; how many members are alive."""
         ...
 
+    def leave(self, key: str, member: str) -> None:
+        """Take `member` out of the heartbeats at once (a clean shutdown)."""
+        ...
+
     def put_newer(
         self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
     ) -> list[tuple[str, str] | None]: ...
@@ -152,6 +156,12 @@ class InProcessBus:
             alive = {m: until for m, until in table.items() if until > now}
             self._set(key, alive, ttl)
             return len(alive)
+
+    def leave(self, key: str, member: str) -> None:
+        with self._lock:
+            table = self._live_locked(key)
+            if isinstance(table, dict):
+                table.pop(member, None)
 
     def put_newer(
         self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float

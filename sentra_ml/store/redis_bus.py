@@ -163,6 +163,9 @@ class RedisBus:
     def heartbeat(self, key: str, member: str, ttl: float) -> int:
         return int(self._scripts["heartbeat"](keys=[key], args=[member, _ms(ttl)]))
 
+    def leave(self, key: str, member: str) -> None:
+        self._redis.zrem(key, member)
+
     def put_newer(
         self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
     ) -> list[tuple[str, str] | None]:

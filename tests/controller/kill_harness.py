@@ -8,6 +8,7 @@ reconciled after a crash) are exactly the history, in order; nothing applied twi
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import signal
@@ -77,6 +78,11 @@ def history_weights(history: Path, canary_address: str) -> list[float]:
     return [round(w, 6) for w in out]
 
 
+def _judged_since(api: Api, rid: str, since: float) -> bool:
+    verdict = api.get(f"/v1/rollouts/{rid}/verdict").json()["verdict"]
+    return verdict is not None and float(verdict["ts"]) > since
+
+
 def controller_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -92,15 +98,16 @@ def controller_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]
 def run_kills(
     api: Api, settings: Settings, nginx: NginxSetup, folder: Path, *, kills: int, seed: int
 ) -> KillReport:
-    """One rollout after another through `nginx`, the controller killed `kills` times at
-    random instants (0.2-3 s apart) and restarted at once."""
+    """One rollout after another through `nginx`, the controller killed `kills` times and
+    restarted at once; each kill comes at a random instant 0.2-3 s after the restarted
+    controller has judged again, so that kills land while it works."""
     rng = random.Random(seed)
     log = folder / "controller.log"
     proc = controller_process(settings, log)
     done_kills, rollouts, promoted = 0, 0, 0
     history_all: list[list[float]] = []
     reached_all: list[list[float]] = []
-    started = time.monotonic()
+    started, restarted = time.monotonic(), time.time()
     canary = nginx.router.servers[next(c for c in nginx.router.servers if c == "canary")]
     try:
         while done_kills < kills:
@@ -109,21 +116,23 @@ def run_kills(
             history.unlink(missing_ok=True)
             rollout = backdated(api, 5, target=target, policy=POLICY)
             rid, rollouts = rollout["id"], rollouts + 1
-            next_kill = time.monotonic() + rng.uniform(0.2, 3.0)
+            next_kill = math.inf
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 now = time.time()
                 batch = lines(now - 1, 1, canary_failed=1, total=400)
                 api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch})
+                if next_kill == math.inf and _judged_since(api, rid, restarted):
+                    next_kill = time.monotonic() + rng.uniform(0.2, 3.0)
                 if time.monotonic() >= next_kill and done_kills < kills:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     done_kills += 1
                     proc = controller_process(settings, log)
-                    next_kill = time.monotonic() + rng.uniform(0.2, 3.0)
+                    restarted, next_kill = time.time(), math.inf
                 if row(api, rid).state in ("promoted", "rolled_back"):
                     break
-                time.sleep(0.5)
+                time.sleep(0.1)
             promoted += row(api, rid).state == "promoted"
             history_all.append(history_weights(history, canary))
             reached_all.append(
