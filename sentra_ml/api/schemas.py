@@ -154,6 +154,10 @@ class ActionIn(_Body):
 class CurrentVerdict(BaseModel):
     rollout_id: str
     state: State
+    age_seconds: float | None = Field(
+        description="seconds since the verdict was made; older than the rollout's stale "
+        "period means no controller is judging it (integrations then refuse to pass)"
+    )
     verdict: dict[str, Any] | None = Field(description="null until the first evaluation")
 
 

@@ -24,6 +24,7 @@ STATE_TTL = 30.0  # the database is the truth: a cached state missed by a write 
 _CACHE_LIMIT = 100_000  # entries; the cache is cleared and refills on demand beyond it
 
 log = logging.getLogger(__name__)
+Snapshot = tuple[State | None, str | None, float | None]  # state, verdict JSON, verdict ts
 
 
 class LiveState:
@@ -31,7 +32,7 @@ class LiveState:
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self._reads: dict[str, tuple[float, State, str | None]] = {}
+        self._reads: dict[str, tuple[float, State, str | None, float | None]] = {}
         self._lock = threading.Lock()
 
     def latest(self, rollout_id: str) -> dict[str, Any] | None:
@@ -39,25 +40,27 @@ class LiveState:
         raw = self.bus.get(keys.verdict(rollout_id))
         return None if raw is None else dict(json.loads(raw))
 
-    def cached(self, rollout_id: str) -> tuple[State, str | None] | None:
-        """The cached (state, verdict) if fresh; never touches the bus (for the event loop)."""
+    def cached(self, rollout_id: str) -> Snapshot | None:
+        """The cached snapshot if fresh; never touches the bus (for the event loop)."""
         hit = self._reads.get(rollout_id)
-        return None if hit is None or hit[0] <= time.monotonic() else (hit[1], hit[2])
+        return None if hit is None or hit[0] <= time.monotonic() else hit[1:]
 
-    def snapshot(self, rollout_id: str) -> tuple[State | None, str | None]:
-        """(state, verdict as JSON), at most READ_CACHE_SECONDS old; state None when unknown."""
+    def snapshot(self, rollout_id: str) -> Snapshot:
+        """(state, verdict as JSON, the verdict's ts), at most READ_CACHE_SECONDS old; state
+        None when unknown."""
         now = time.monotonic()
         hit = self._reads.get(rollout_id)
         if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+            return hit[1:]
         state = self.state(rollout_id)
         raw = self.bus.get(keys.verdict(rollout_id))
+        ts = None if raw is None else float(json.loads(raw)["ts"])
         if state is not None:
             with self._lock:
                 if len(self._reads) > _CACHE_LIMIT:
                     self._reads.clear()
-                self._reads[rollout_id] = (now + READ_CACHE_SECONDS, state, raw)
-        return state, raw
+                self._reads[rollout_id] = (now + READ_CACHE_SECONDS, state, raw, ts)
+        return state, raw, ts
 
     def state(self, rollout_id: str) -> State | None:
         raw = self.bus.get(keys.state(rollout_id))

@@ -117,3 +117,14 @@ def test_stored_policies_feed_rollouts(api: Api) -> None:
         json={"service": "s", "baseline_version": "a", "canary_version": "b", "policy_name": "no"},
     )
     assert missing.status_code == 422 and "policy_name" in detail_text(missing)
+
+
+def test_a_verdict_says_how_old_it_is(api: Api) -> None:
+    rid = api.create()["id"]
+    assert api.get(f"/v1/rollouts/{rid}/verdict").json()["age_seconds"] is None
+    now = time.time()
+    api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 10, 5, 1)})
+    api.judge(now - 30)  # a verdict made 30 s ago, as if its controller had died since
+    time.sleep(0.25)  # past the read cache
+    body = api.get(f"/v1/rollouts/{rid}/verdict").json()
+    assert 29.0 <= body["age_seconds"] <= 60.0 and body["verdict"]["ts"] == now - 30

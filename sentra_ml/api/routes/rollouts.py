@@ -163,10 +163,16 @@ async def verdict(rollout_id: str, svc: ServicesDep, _: ViewerFast) -> Response:
     """The latest streaming verdict (null before the first evaluation)."""
     # the hot read path: no I/O on the event loop, no thread hop while the rollout is cached
     hit = svc.live.cached(rollout_id)
-    state, raw = hit if hit is not None else await asyncio.to_thread(svc.live.snapshot, rollout_id)
+    state, raw, ts = (
+        hit if hit is not None else await asyncio.to_thread(svc.live.snapshot, rollout_id)
+    )
     if state is None:
         state = await asyncio.to_thread(_state_from_database, svc, rollout_id)
-    body = f'{{"rollout_id":{json.dumps(rollout_id)},"state":"{state}","verdict":{raw or "null"}}}'
+    age = "null" if ts is None else f"{max(0.0, time.time() - ts):.3f}"
+    body = (
+        f'{{"rollout_id":{json.dumps(rollout_id)},"state":"{state}",'
+        f'"age_seconds":{age},"verdict":{raw or "null"}}}'
+    )
     return Response(body, media_type="application/json")
 
 
