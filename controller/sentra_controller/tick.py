@@ -112,6 +112,14 @@ def _attempt(tracked: Tracked, want: float, now: float) -> str | None:
     if now < tracked.retry_at:
         wait = tracked.retry_at - now
         return f"router: retrying in {wait:.0f} s ({tracked.last_error})"
+    if tracked.unconfirmed:  # first learn what the router holds: never act on a guess
+        in_force = tracked.applier.reconcile()
+        if in_force is None:
+            return _failed(tracked, now, "the last change is unconfirmed; the router is unreadable")
+        tracked.applied, tracked.unconfirmed = in_force, False
+        if _holds(tracked, want):
+            _applied(tracked, want, now)
+            return None
     result = tracked.applier.apply(want, token=tracked.token, ts=now, previous=tracked.applied)
     if result.reached:
         _applied(tracked, want, now)

@@ -44,5 +44,5 @@ def _database_ok(svc: ServicesDep) -> bool:
 
 @router.get("/metrics", response_class=Response)
 def metrics(svc: ServicesDep) -> Response:
-    """Request latency, verdicts by action, ingest rate, evaluation loop lag."""
+    """Request latency, one-shot verdicts, ingest rate; the in-process controller's metrics."""
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
