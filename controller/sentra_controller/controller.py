@@ -16,6 +16,7 @@ from sentra_adapters.telemetry.base import TelemetrySource
 from sentra_adapters.telemetry.registry import sources as default_sources
 from sentra_adapters.traffic.base import TrafficRouter
 from sentra_adapters.traffic.registry import routers as default_routers
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sentra_controller import record
@@ -77,12 +78,14 @@ class Controller:
     def tick(self, row: Rollout, now: float) -> dict[str, Any] | None:
         """Judge and act on `row` at `now` if this replica holds its lease; the verdict. The
         rollout is read anew first: a person's action is obeyed at the next tick."""
-        with self.sessions() as session:
-            fresh = session.get(Rollout, row.id)
+        with self.sessions() as session:  # only what changes after creation: a cheap read
+            fresh = session.execute(
+                select(Rollout.state, Rollout.ending).where(Rollout.id == row.id)
+            ).first()
         if fresh is None:
             self.forget(row.id)
             return None
-        row = fresh
+        row.state, row.ending = fresh
         if State(row.state) in TERMINAL:
             self.forget(row.id)
             return None
