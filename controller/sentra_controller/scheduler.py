@@ -79,7 +79,8 @@ class Scheduler:
                 continue
             running = self._running.get(row.id)
             if running is not None and not running.done():
-                c.metrics.overruns.inc()
+                c.metrics.overruns.inc()  # once per missed interval, not once per round
+                self._due[row.id] = now + _interval(row, c.interval)
                 continue
             if row.id not in mine and len(mine) >= share:
                 continue  # another replica's share; it takes the lease if free
