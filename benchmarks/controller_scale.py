@@ -128,8 +128,9 @@ def _replica(database: str, redis: str, ticks: Any, stop: Any) -> None:
 
 
 def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> dict[str, Any]:
-    """Ticks/s of one replica, then of two, on `rollouts` at 1 s (more than one can do),
-    measured once every rollout has been opened (its first verdict is on the bus)."""
+    """Ticks/s of one replica, then of two, on `rollouts` (a ratio metric each) at 1 s (more
+    than one can do), measured once every rollout has been opened (its first verdict is on the
+    bus)."""
     import redis as redis_client
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -149,7 +150,7 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
                 for table in ("events", "decisions", "steps", "weight_changes", "rollouts"):
                     conn.execute(text(f"DELETE FROM {table}"))
             client.flushdb()
-            _create(session_factory(engine), rollouts)
+            _create(session_factory(engine), rollouts, METRICS[:1])  # the controller's cost
             ticks, stop = multiprocessing.Value("l", 0), multiprocessing.Event()
             procs = [
                 multiprocessing.Process(target=_replica, args=(url, redis, ticks, stop))
