@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,8 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
                     conn.execute(text(f"DELETE FROM {table}"))
             client.flushdb()
             _create(session_factory(engine), rollouts, METRICS[:1])  # the controller's cost
+            with engine.connect() as conn:
+                ids = list(conn.execute(text("SELECT id FROM rollouts")).scalars())
             ticks, stop = multiprocessing.Value("l", 0), multiprocessing.Event()
             procs = [
                 multiprocessing.Process(target=_replica, args=(url, redis, ticks, stop))
@@ -162,6 +165,12 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
             while sum(1 for _ in client.scan_iter("sentra:{*}:verdict", count=1000)) < rollouts:
                 if time.monotonic() - opened > 900:
                     raise TimeoutError("the replicas did not open every rollout in 15 min")
+                time.sleep(1.0)
+            while replicas > 1 and time.monotonic() - opened < 300:  # spread, not churning
+                leases = client.mget([f"sentra:{{{i}}}:lease" for i in ids])
+                owners = Counter(owner for owner in leases if owner)
+                if len(owners) == replicas and max(owners.values()) <= rollouts / replicas + 2:
+                    break
                 time.sleep(1.0)
             result[f"open_s_{replicas}"] = time.monotonic() - opened
             time.sleep(3.0)

@@ -23,6 +23,7 @@ from sentra_ml.store.schema import Rollout
 log = logging.getLogger("sentra.controller")
 LIST_SECONDS = 1.0  # how often the active rollouts are listed from the database
 EARLY = 0.05  # a tick this close to its due time runs now rather than a round later
+SHED_PER_ROUND = 10  # leases handed back per round by a replica holding more than its share
 
 
 class Scheduler:
@@ -103,17 +104,18 @@ class Scheduler:
         return self._listed
 
     def _shed(self, share: int) -> None:
-        """Holding more than a share (a replica joined): hand one idle lease back per round,
-        for the newcomer to take."""
+        """Holding more than a share (a replica joined): hand idle leases back, up to
+        SHED_PER_ROUND a round, for the newcomer to take."""
         held = self.controller.leases.held()
-        if len(held) <= share + 1:
-            return
+        excess = min(len(held) - share - 1, SHED_PER_ROUND)
         for rollout_id in held:
+            if excess <= 0:
+                return
             running = self._running.get(rollout_id)
             if running is None or running.done():
                 self.controller.forget(rollout_id)
                 self._due.pop(rollout_id, None)
-                return
+                excess -= 1
 
     def _tick(self, row: Rollout, now: float) -> object:
         c = self.controller
