@@ -46,6 +46,19 @@ def backdated(api: Api, seconds: float = 400.0, **fields: Any) -> dict[str, Any]
     return rollout
 
 
+def push_and_judge(api: Api, rid: str, t0: float, ticks: range) -> int:
+    """One interval of telemetry (each batch must be taken) and one controller round per
+    tick; the lines accepted."""
+    accepted = 0
+    for k in ticks:
+        batch = lines(t0 + 2 * k, 1, 1)
+        pushed = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch})
+        assert pushed.status_code == 202, pushed.text
+        accepted += len(batch)
+        api.judge(t0 + 2 * k + 1)
+    return accepted
+
+
 def drive(
     api: Api, rid: str, t0: float, ticks: int, canary_failed: int = 1, start: int = 0
 ) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from api_helpers import lines, start
-from routed import backdated
+from routed import backdated, push_and_judge
 from servers import own_mariadb, own_redis
 
 from sentra_ml.settings import Settings
@@ -23,16 +23,7 @@ def test_a_frozen_redis_is_a_503_never_a_hang_and_judging_resumes(tmp_path: Path
             rollout = backdated(api, 100, policy=HOLD)
             rid, t0 = rollout["id"], rollout["created_at"]
             url = f"/v1/rollouts/{rid}"
-            accepted = 0
-            for k in range(3):
-                assert (
-                    api.post(
-                        f"{url}/telemetry", json={"lines": lines(t0 + 2 * k, 1, 1)}
-                    ).status_code
-                    == 202
-                )
-                accepted += 4
-                api.judge(t0 + 2 * k + 1)
+            accepted = push_and_judge(api, rid, t0, range(3))
             redis.freeze()
             started = time.monotonic()
             assert api.get("/healthz", role=None).status_code == 200
@@ -47,15 +38,7 @@ def test_a_frozen_redis_is_a_503_never_a_hang_and_judging_resumes(tmp_path: Path
             with pytest.raises(Exception):  # noqa: B017 - the controller's round fails, loudly
                 api.judge(t0 + 7)
             redis.thaw()
-            for k in range(4, 7):
-                assert (
-                    api.post(
-                        f"{url}/telemetry", json={"lines": lines(t0 + 2 * k, 1, 1)}
-                    ).status_code
-                    == 202
-                )
-                accepted += 4
-                api.judge(t0 + 2 * k + 1)
+            accepted += push_and_judge(api, rid, t0, range(4, 7))
             verdict = api.get(f"{url}/verdict").json()
             assert verdict["verdict"]["ts"] == t0 + 13  # fresh again
             tracked = api.controller.tracked(rid)

@@ -9,25 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_helpers import Api, lines, start
-from routed import backdated
+from api_helpers import start
+from routed import backdated, push_and_judge
 from servers import own_redis
 
 from sentra_ml.settings import Settings
 
 HOLD = {"steps": [1, 5, 100], "min_step_seconds": 1000, "max_step_seconds": 5000}
-
-
-def _push_and_judge(api: Api, rid: str, t0: float, ticks: range) -> int:
-    """One interval of telemetry and one controller round per tick; lines accepted."""
-    accepted = 0
-    for k in ticks:
-        batch = lines(t0 + 2 * k, 1, 1)
-        pushed = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": batch})
-        assert pushed.status_code == 202
-        accepted += len(batch)
-        api.judge(t0 + 2 * k + 1)
-    return accepted
 
 
 @pytest.mark.timeout(60)
@@ -36,9 +24,9 @@ def test_a_redis_restarted_empty_loses_no_telemetry_accepted_after_it(tmp_path: 
         for api in start(Settings(data_dir=tmp_path / "sentra", redis_url=redis.url)):
             rollout = backdated(api, 100, policy=HOLD)
             rid, t0 = rollout["id"], rollout["created_at"]
-            accepted = _push_and_judge(api, rid, t0, range(5))
+            accepted = push_and_judge(api, rid, t0, range(5))
             redis.restart_empty()
-            accepted += _push_and_judge(api, rid, t0, range(5, 12))
+            accepted += push_and_judge(api, rid, t0, range(5, 12))
             tracked = api.controller.tracked(rid)
             assert tracked is not None
             assert tracked.session.lines == accepted  # every accepted line was judged, once
