@@ -7,8 +7,6 @@ for a URL that cannot connect (a port with nothing listening, a file that cannot
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any
 
 import pymysql
 import pytest
-import redis
 from api_helpers import Api, lines, start  # type: ignore[import-not-found]
 from redis import exceptions as redis_errors
 from sqlalchemy import create_engine
@@ -26,37 +23,18 @@ from starlette.websockets import WebSocketDisconnect
 from sentra_ml.api.outages import bus_outage, database_outage
 from sentra_ml.settings import Settings
 from sentra_ml.store.tokens import Role
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import unavailable
+from tests.faults.servers import OwnRedis, free_port
+from tests.faults.servers import own_redis as running_redis
 
 
 @pytest.fixture
-def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     """A redis-server of this test's own (the shared one is never stopped)."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        for _ in range(100):
-            try:
-                if redis.Redis.from_url(url, socket_timeout=0.2).ping():
-                    break
-            except redis_errors.ConnectionError:
-                time.sleep(0.05)
-        yield url, server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        unavailable("redis-server", FileNotFoundError("not installed"))
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 def _assert_unavailable(response: Any, dependency: str) -> None:
@@ -92,20 +70,18 @@ def _every_kind(api: Api, rid: str, name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)])
 def test_redis_down_is_a_503_on_every_route_that_needs_it(
     database: str,
-    own_redis: tuple[str, subprocess.Popen[bytes]],
+    own_redis: OwnRedis,
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    url, server = own_redis
-    settings = Settings(data_dir=tmp_path / "sentra", redis_url=url)
+    settings = Settings(data_dir=tmp_path / "sentra", redis_url=own_redis.url)
     if database == "mariadb":
         settings = settings.model_copy(
             update={"database_url": request.getfixturevalue("mysql_url")}
         )
     for api in start(settings):
         rid = api.create("podinfo", namespace="test")["id"]
-        server.terminate()
-        server.wait(timeout=10)
+        own_redis.stop()
         answers = _every_kind(api, rid, "podinfo")
         for kind in ("push", "verdict", "argo", "flagger"):
             _assert_unavailable(answers[kind], "bus (Redis)")
@@ -124,7 +100,7 @@ def test_the_database_down_is_a_503_on_every_route_that_needs_it(api: Api) -> No
     rid = api.create("podinfo", namespace="test")["id"]
     svc = api.app.state.services
     dead = (
-        f"mysql+pymysql://root@127.0.0.1:{_free_port()}/sentra"
+        f"mysql+pymysql://root@127.0.0.1:{free_port()}/sentra"
         if svc.engine.dialect.name == "mysql"
         else "sqlite:////proc/no-such-dir/sentra.db"
     )
