@@ -120,7 +120,7 @@ class Controller:
             mine.token = token
             return mine
         tracked = open_tracked(
-            row, token, sessions=self.sessions, bus=self.bus, checkpoints=self.checkpoints,
+            row, token, sessions=self.sessions, live=self.live, checkpoints=self.checkpoints,
             routers=self.routers, sources=self.sources, interval=self.interval,
         )  # fmt: skip
         with self._lock:

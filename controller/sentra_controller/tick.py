@@ -73,7 +73,7 @@ def act(tracked: Tracked, started: State, ending: str | None, data: dict[str, An
         "error": note,
     }
     if note is not None:
-        if data["action"] in ("continue", "promote") and state not in (State.PROMOTING,):
+        if data["action"] in ("continue", "promote") and state is not State.PROMOTING:
             data["action"] = "pause"
         data["reasons"] = [*data["reasons"], note]
     return state

@@ -4,7 +4,6 @@ config, and open router intents reconciled with what the router reads back."""
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Callable
@@ -24,9 +23,8 @@ from sentra_controller.pull import Puller
 from sentra_controller.record import last_recorded
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.spec import parse_spec
-from sentra_ml.store import keys
 from sentra_ml.store import weight_changes as ledger
-from sentra_ml.store.bus import Bus
+from sentra_ml.store.live_state import LiveState
 from sentra_ml.store.schema import Rollout
 
 
@@ -83,7 +81,7 @@ def open_tracked(
     token: int,
     *,
     sessions: Callable[[], Session],
-    bus: Bus,
+    live: LiveState,
     checkpoints: Checkpoints,
     routers: Registry[TrafficRouter],
     sources: Registry[TelemetrySource],
@@ -117,14 +115,11 @@ def open_tracked(
     tracked = Tracked(session, token, applier, puller, applied, unconfirmed)
     tracked.stored_applied = row.applied_weight
     tracked.recorded = last_recorded(sessions, row.id)
-    tracked.failing_since = _failing_since(bus, row.id)
+    tracked.failing_since = _failing_since(live, row.id)
     return tracked
 
 
-def _failing_since(bus: Bus, rollout_id: str) -> float | None:
+def _failing_since(live: LiveState, rollout_id: str) -> float | None:
     """A judging-error streak survives a restart: its start is in the stored verdict."""
-    raw = bus.get(keys.verdict(rollout_id))
-    if raw is None:
-        return None
-    since = json.loads(raw).get("failing_since")
+    since = (live.latest(rollout_id) or {}).get("failing_since")
     return None if since is None else float(since)

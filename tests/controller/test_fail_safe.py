@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 from api_helpers import Api, lines
-from routed import backdated
+from routed import backdated, row
 from sentra_adapters.errors import Unavailable
 from sentra_adapters.telemetry.base import Window
 from sentra_adapters.telemetry.registry import sources
@@ -90,7 +90,7 @@ def test_pulled_telemetry_is_judged_and_a_dead_source_fails_safe(api: Api) -> No
         for c in Cohort
     ]
     for k in range(1, 10):
-        controller.tick(_row(api, rid), t0 + 2 * k + 1)
+        controller.tick(row(api, rid), t0 + 2 * k + 1)
     verdict = _verdict(api, rid)
     assert verdict["state"] == "rolled_back", verdict  # pulled errors judged like pushed ones
 
@@ -100,7 +100,7 @@ def test_pulled_telemetry_is_judged_and_a_dead_source_fails_safe(api: Api) -> No
         qid, q0 = quiet["id"], quiet["created_at"]
         actions = []
         for k in range(1, 12):
-            controller.tick(_row(api, qid), q0 + 2 * k)
+            controller.tick(row(api, qid), q0 + 2 * k)
             actions.append(_verdict(api, qid)["verdict"]["action"])
         assert "pause" in actions and actions[-1] == "rollback"
     finally:
@@ -117,7 +117,7 @@ def test_a_replica_that_lost_its_lease_writes_nothing(api: Api) -> None:
     other = controller_on(svc, own_metrics=True)
     # the first replica stalls past its lease; the other takes over with a newer token
     svc.bus.release(keys.lease(rid), api.controller.replica)
-    assert other.tick(_row(api, rid), t0 + 3) is not None
+    assert other.tick(row(api, rid), t0 + 3) is not None
     stale = api.controller.tracked(rid)
     assert stale is not None and stale.token < other.leases._tokens[rid]
     with svc.sessions() as session, session.begin(), pytest.raises(fences.LeaseLost):
@@ -126,9 +126,3 @@ def test_a_replica_that_lost_its_lease_writes_nothing(api: Api) -> None:
     assert api.judge(t0 + 5) == 0 and api.controller.tracked(rid) is None
     other.close()
     assert math.isfinite(float(_verdict(api, rid)["verdict"]["ts"]))
-
-
-def _row(api: Api, rid: str) -> Any:
-    from routed import row
-
-    return row(api, rid)

@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 from api_helpers import Api
 from routed import FAST, backdated
-from sentra_adapters.traffic.base import Outcome, Verification
+from sentra_adapters.traffic.base import Outcome, Verification, final_weights
 from sentra_adapters.traffic.registry import routers
 from sentra_adapters.traffic.weights import Weights, check_weights
 from sentra_controller.scheduler import Scheduler
@@ -40,7 +40,7 @@ class MemoryRouter:
         return Verification.CONFIRMED
 
     def finalize(self, outcome: Outcome) -> None:
-        raise NotImplementedError
+        self.set_weights(final_weights(outcome))
 
 
 @pytest.mark.timeout(60)
