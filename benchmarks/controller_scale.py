@@ -14,10 +14,10 @@ in separate processes sharing MariaDB and Redis (capacity when overloaded at 1 s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
-import os
 import statistics
 import sys
 import tempfile
@@ -37,7 +37,8 @@ from sentra_controller.metrics import ControllerMetrics  # noqa: E402
 from sentra_controller.scheduler import Scheduler  # noqa: E402
 
 from benchmarks import sim_backends  # noqa: E402
-from sentra_ml.store import audit  # noqa: E402
+from benchmarks.scratch_db import scratch_database  # noqa: E402
+from sentra_ml.store import audit, keys  # noqa: E402
 from sentra_ml.store.bus import Bus, InProcessBus, RedisBus  # noqa: E402
 from sentra_ml.store.db import make_engine, session_factory, upgrade  # noqa: E402
 
@@ -134,15 +135,9 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
     bus)."""
     import redis as redis_client
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
 
-    name = f"sentra_bench_{os.getpid()}"
-    admin = make_engine(database)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    url = make_url(database).set(database=name).render_as_string(hide_password=False)
     client = redis_client.Redis.from_url(redis)
-    try:
+    with scratch_database(database, "sentra_bench") as url, contextlib.closing(client):
         result: dict[str, Any] = {"rollouts": rollouts}
         for replicas in (1, 2):
             engine = make_engine(url)
@@ -167,7 +162,7 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
                     raise TimeoutError("the replicas did not open every rollout in 15 min")
                 time.sleep(1.0)
             while replicas > 1 and time.monotonic() - opened < 300:  # spread, not churning
-                leases = client.mget([f"sentra:{{{i}}}:lease" for i in ids])
+                leases = client.mget([keys.lease(i) for i in ids])
                 owners = Counter(owner for owner in leases if owner)
                 if len(owners) == replicas and max(owners.values()) <= rollouts / replicas + 2:
                     break
@@ -182,10 +177,6 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
                 p.join(timeout=120)
         result["ratio"] = result["ticks_per_s_2"] / result["ticks_per_s_1"]
         return result
-    finally:
-        client.close()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 from rich.console import Console  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from sentra_ml.analysis.types import Cohort  # noqa: E402
 from sentra_ml.spec import TelemetryLine  # noqa: E402
 from sentra_ml.store import audit, keys, telemetry_log  # noqa: E402
@@ -143,22 +143,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     console = Console()
-    name = f"sentra_takeover_{os.getpid()}"
-    admin = make_engine(args.database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     results = []
-    try:
+    with scratch_database(args.database_url, "sentra_takeover") as url:
         for how in (signal.SIGKILL, signal.SIGTERM):
             for _ in range(args.rounds):
                 with console.status(f"{how.name} ..."):
                     result = one_round(args, url, how)
                 console.print(result)
                 results.append(result)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "controller_takeover.json").write_text(json.dumps(results, indent=1))
 
