@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck contracts unit bench bench-service clean
+.PHONY: install demo e2e test lint typecheck contracts unit bench bench-service clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sentra demo
+
+# the real loop behind each load balancer (needs nginx, haproxy, prometheus; envoy from PyPI)
+e2e: $(STAMP)
+	for router in nginx haproxy envoy; do \
+		$(BIN)/sentra demo --real --router $$router --out benchmarks/results/real_loop || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

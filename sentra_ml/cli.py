@@ -77,8 +77,30 @@ def replay(
 @app.command()
 def demo(
     fast: Annotated[bool, typer.Option(help="No pauses between ticks (for scripts).")] = False,
+    real: Annotated[
+        bool, typer.Option("--real", help="Real NGINX/HAProxy/Envoy + Prometheus + controller.")
+    ] = False,
+    router: Annotated[str, typer.Option(help="With --real: nginx, haproxy or envoy.")] = "nginx",
+    short: Annotated[
+        bool, typer.Option("--short", help="With --real: the two-scenario version (CI).")
+    ] = False,
+    results: Annotated[
+        Path, typer.Option("--out", help="With --real: folder for JSON + PNG.")
+    ] = Path("real-loop"),
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="With --real: SQLite + in-process bus.")
+    ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="With --real: play only this scenario.")
+    ] = None,
 ) -> None:
-    """Play a healthy and a faulty simulated rollout with a live view; write an audit file."""
+    """Play a healthy and a faulty rollout with a live view (simulated; or --real)."""
+    if real:
+        from sentra_ml.realdemo.cli import real_demo
+
+        raise typer.Exit(
+            real_demo(router, results, short=short, embedded=embedded, only=only or [], err=err)
+        )
     from rich.console import Console
 
     from sentra_ml.demo import run_demo

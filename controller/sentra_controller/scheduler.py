@@ -24,6 +24,9 @@ log = logging.getLogger("sentra.controller")
 LIST_SECONDS = 1.0  # how often the active rollouts are listed from the database
 EARLY = 0.05  # a tick this close to its due time runs now rather than a round later
 SHED_PER_ROUND = 10  # leases handed back per round by a replica holding more than its share
+# a pulled rollout is ticked this long after each multiple of its interval: the source's newest
+# sample (Prometheus evaluates on that grid) is then complete and as fresh as it will get
+PULL_DELAY = 0.15
 
 
 class Scheduler:
@@ -65,7 +68,10 @@ class Scheduler:
                 log.exception("controller round failed")
                 c.metrics.tick_errors.inc()
             scheduled += period
-            self._stop.wait(max(0.0, scheduled - time.monotonic()))
+            wait = scheduled - time.monotonic()
+            if self._due:  # wake for a tick due before the next round
+                wait = min(wait, min(self._due.values()) - EARLY / 2 - time.time())
+            self._stop.wait(max(0.0, wait))
             if time.monotonic() - scheduled > 5 * period:
                 scheduled = time.monotonic()  # far behind: skip rounds rather than burst
 
@@ -81,11 +87,11 @@ class Scheduler:
             running = self._running.get(row.id)
             if running is not None and not running.done():
                 c.metrics.overruns.inc()  # once per missed interval, not once per round
-                self._due[row.id] = now + _interval(row, c.interval)
+                self._due[row.id] = _next_due(row, now, c.interval)
                 continue
             if row.id not in mine and len(mine) >= share:
                 continue  # another replica's share; it takes the lease if free
-            self._due[row.id] = now + _interval(row, c.interval)
+            self._due[row.id] = _next_due(row, now, c.interval)
             self._running[row.id] = self.pool.submit(self._tick, row, now)
             mine.add(row.id)
         self._shed(share)
@@ -131,6 +137,15 @@ class Scheduler:
             return None
         finally:
             c.metrics.tick_seconds.observe(time.perf_counter() - started)
+
+
+def _next_due(row: Rollout, now: float, default: float) -> float:
+    """When `row` is ticked next: one interval on, or for a pulled rollout the next multiple of
+    its interval plus PULL_DELAY, so that each tick sees a sample that has just completed."""
+    interval = _interval(row, default)
+    if row.source is None:
+        return now + interval
+    return (math.floor((now + EARLY - PULL_DELAY) / interval) + 1) * interval + PULL_DELAY
 
 
 def _interval(row: Rollout, default: float) -> float:
