@@ -35,7 +35,7 @@ class Fault:
     kind: str = "none"
     size: float = 0.0
     since: float = 0.0  # wall-clock onset
-    base_error: float = 0.002  # a healthy service fails now and then too
+    base_error: float = 0.005  # a healthy service fails now and then too
 
     def extra_seconds(self, now: float) -> float:
         if self.kind == "latency":

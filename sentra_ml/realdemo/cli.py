@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -30,6 +32,8 @@ def real_demo(
         err.print(f"[bold red]error:[/] --only: no scenario {unknown[0]!r}; known: {known}")
         return 2
 
+    # a stopped run (SIGTERM) unwinds like Ctrl-C: no server is left behind
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         document = run_real(
             router, out, short=short, embedded=embedded, only=tuple(only), console=err
@@ -37,4 +41,6 @@ def real_demo(
     except StackError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0 if all(s["passed"] for s in document["scenarios"]) else 1

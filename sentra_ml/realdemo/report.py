@@ -43,6 +43,7 @@ class Summary:
     requests: int
     failed: int
     failed_share: float
+    excess_failed_share: float  # beyond the baseline's own error ratio: what the canary cost
     canary_failed: int  # canary requests that failed before the rollout ended
     weights: list[float]
     latencies: list[Latency]
@@ -88,6 +89,9 @@ def summarize(played: Played, router: str) -> Summary:
         rollback = end - played.onset
     until = end if end is not None else math.inf
     failed = [r for r in played.responses if r.failed]
+    base = [r for r in played.responses if r.cohort == "baseline"]
+    base_ratio = sum(r.failed for r in base) / max(1, len(base))
+    excess = max(0.0, len(failed) - base_ratio * len(played.responses))
     return Summary(
         scenario=played.scenario.name,
         router=router,
@@ -99,6 +103,7 @@ def summarize(played: Played, router: str) -> Summary:
         requests=len(played.responses),
         failed=len(failed),
         failed_share=len(failed) / max(1, len(played.responses)),
+        excess_failed_share=excess / max(1, len(played.responses)),
         canary_failed=sum(1 for r in failed if r.cohort == "canary" and r.ts < until),
         weights=[c["weight"] for c in played.changes if c["status"] in REACHED],
         latencies=lats,

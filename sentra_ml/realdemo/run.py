@@ -82,7 +82,7 @@ def _seconds(value: float | None) -> str:
 def table(summaries: list[Summary], router: str) -> Table:
     t = Table(title=f"The real loop behind {router}")
     for name in ("scenario", "outcome", "onset→rollback s", "to promote s", "failed requests",
-                 "canary failed", "weights", "latency p50 / p99 s"):  # fmt: skip
+                 "beyond baseline", "canary failed", "weights", "latency p50 / p99 s"):  # fmt: skip
         t.add_column(name)
     for s in summaries:
         p50, p99 = s.latency_quantile(0.5), s.latency_quantile(0.99)
@@ -92,6 +92,7 @@ def table(summaries: list[Summary], router: str) -> Table:
             _seconds(s.seconds_onset_to_rollback),
             _seconds(s.seconds_to_promote),
             f"{s.failed} of {s.requests} ({100 * s.failed_share:.2f} %)",
+            f"{100 * s.excess_failed_share:.2f} %",
             str(s.canary_failed),
             " → ".join(f"{w:g}" for w in s.weights),
             f"{_seconds(p50)} / {_seconds(p99)}",

@@ -42,6 +42,7 @@ FULL_POLICY: dict[str, Any] = {
     "min_step_seconds": 10,
     "max_step_seconds": 120,
     "adaptive": True,
+    "harm_budget": 4,
 }
 SHORT_POLICY: dict[str, Any] = {
     "steps": [5, 25, 100],
@@ -62,7 +63,7 @@ def rollout_body(
         "canary_version": f"v2-{scenario.name}",
         "interval_seconds": INTERVAL_SECONDS,
         "metrics": [
-            {"name": "errors", "kind": "ratio", "tolerance": 0.2, "critical": True},
+            {"name": "errors", "kind": "ratio", "tolerance": 0.5, "critical": True},
             {"name": "latency_ms", "kind": "latency", "tolerance": 0.2, "quantiles": [0.5, 0.99]},
         ],
         "policy": policy,
