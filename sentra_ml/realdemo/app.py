@@ -1,7 +1,9 @@
 """The demo service behind the load balancer: `/` answers, `/metrics` exports Prometheus metrics.
 
-One process is one cohort. Its fault is set at start (``--fault``) or live (``POST /fault`` with
-``{"kind": ..., "size": ...}``), so that a run can mark the fault's onset:
+One process is one cohort; its metrics carry its `version` label, which the rollout's cohort
+selectors match (a new canary's series never mix with an earlier one's). Its fault is set at
+start (``--fault``) or live (``POST /fault`` with ``{"kind": ..., "size": ...}``), so that a
+run can mark the fault's onset:
 
 - ``error``: that share of requests fails with HTTP 500;
 - ``latency``: that many milliseconds are added to every request;
@@ -52,21 +54,21 @@ class Fault:
 class DemoService:
     """The state one process serves: its metrics, its fault, its scrape times."""
 
-    def __init__(self, name: str, fault: Fault, seed: int) -> None:
+    def __init__(self, name: str, version: str, fault: Fault, seed: int) -> None:
         self.name = name
         self.fault = fault
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "demo_requests", "Requests served", ["code"], registry=self.registry
+        requests = Counter(
+            "demo_requests", "Requests served", ["version", "code"], registry=self.registry
         )
-        for code in ("200", "500"):  # both series exist from the start: no missing first errors
-            self.requests.labels(code=code)
+        # both series exist from the start: the first errors are never a missing series
+        self.by_code = {code: requests.labels(version=version, code=code) for code in (200, 500)}
         self.latency = Histogram(
-            "demo_request_duration_seconds", "Request latency", buckets=BUCKETS,
+            "demo_request_duration_seconds", "Request latency", ["version"], buckets=BUCKETS,
             registry=self.registry,
-        )  # fmt: skip
+        ).labels(version=version)  # fmt: skip
         self.scrapes: list[float] = []
 
     def serve_request(self) -> int:
@@ -77,7 +79,7 @@ class DemoService:
         delay += self.fault.extra_seconds(now)
         time.sleep(delay)
         code = 500 if failed else 200
-        self.requests.labels(code=str(code)).inc()
+        self.by_code[code].inc()
         self.latency.observe(time.time() - now)
         return code
 
@@ -146,11 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", required=True, help="the cohort this process serves")
+    parser.add_argument("--version", default="v1", help="the `version` label of its metrics")
     parser.add_argument("--fault", choices=FAULTS, default="none")
     parser.add_argument("--size", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    service = DemoService(args.name, Fault(args.fault, args.size, time.time()), args.seed)
+    fault = Fault(args.fault, args.size, time.time())
+    service = DemoService(args.name, args.version, fault, args.seed)
     if args.fault == "crash":
         _exit_after(args.size)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(service))

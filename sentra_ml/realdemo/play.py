@@ -15,8 +15,13 @@ from sqlalchemy import create_engine
 from sentra_ml.realdemo.load import Response
 from sentra_ml.realdemo.processes import Supervisor, wait_until
 from sentra_ml.realdemo.prometheus import source
-from sentra_ml.realdemo.scenarios import INTERVAL_SECONDS, Scenario, rollout_body
-from sentra_ml.realdemo.stack import Stack, app_command, served_by
+from sentra_ml.realdemo.scenarios import (
+    INTERVAL_SECONDS,
+    Scenario,
+    canary_version,
+    rollout_body,
+)
+from sentra_ml.realdemo.stack import BASELINE_VERSION, Stack, app_command, served_by
 from sentra_ml.store import weight_changes
 from sentra_ml.store.db import session_factory
 
@@ -78,7 +83,8 @@ def play(
     """Run `scenario` to its end (or its limit) and return what was seen."""
     port = stack.canary_port
     canary = Supervisor(
-        app_command(port, "canary"), stack.directory / f"canary-{scenario.name}.log"
+        app_command(port, "canary", canary_version(scenario)),
+        stack.directory / f"canary-{scenario.name}.log",
     )
     scrapes: set[float] = set()
     try:
@@ -86,9 +92,9 @@ def play(
         stack.front.reset()
         time.sleep(0.5)  # let the reset reload settle before watching for the rollout's changes
         watch = Watch(stack.front.probe)
-        body = rollout_body(
-            scenario, stack.front.target, source(stack.prometheus_url, INTERVAL_SECONDS), policy
-        )
+        versions = {"baseline": BASELINE_VERSION, "canary": canary_version(scenario)}
+        pulled = source(stack.prometheus_url, INTERVAL_SECONDS, versions)
+        body = rollout_body(scenario, stack.front.target, pulled, policy)
         created = stack.api.post("/v1/rollouts", json=body)
         if created.status_code != 201:
             raise RuntimeError(f"POST /v1/rollouts: {created.status_code} {created.text}")
@@ -137,7 +143,8 @@ def _observe(api: httpx.Client, played: Played) -> str:
 
 def _inject(canary: Supervisor, port: int, scenario: Scenario) -> float:
     # later restarts of a crash-looping canary keep crashing
-    canary.replace(app_command(port, "canary", scenario.fault, scenario.size))
+    command = app_command(port, "canary", canary_version(scenario), scenario.fault, scenario.size)
+    canary.replace(command)
     fault = {"kind": scenario.fault, "size": scenario.size}
     httpx.post(f"http://127.0.0.1:{port}/fault", json=fault, timeout=5).raise_for_status()
     return time.time()

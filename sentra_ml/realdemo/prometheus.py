@@ -1,10 +1,7 @@
 """A private Prometheus scraping both cohorts every second, and the rollout's `source` for it.
 
-The queries take each interval's exact increase, ``counter − counter offset <interval>``: with
-scrapes every second and a two-second interval, ``increase()`` would see two samples of each
-window and extrapolate one second of traffic to two, doubling counts the judge takes as real
-requests. A counter reset (a restarted canary) makes that interval's difference negative; it is
-clamped to zero, losing that interval rather than inventing traffic.
+The queries are the Prometheus source's helpers (`error_ratio`, `histogram`), which take each
+interval's exact increase rather than ``increase()``'s extrapolation (see `per_interval`).
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sentra_adapters.telemetry.promql import error_ratio, histogram
 
 from sentra_ml.realdemo.processes import binary, free_port, running, wait_until
 
@@ -60,31 +58,20 @@ def _baseline_scraped(url: str) -> bool:
     return any(float(r["value"][1]) == 1 for r in body["data"]["result"])
 
 
-def _delta(series: str, interval: str = "$interval") -> str:
-    return f"clamp_min(sum({series}) - sum({series} offset {interval}), 0)"
-
-
-def _bucket_delta() -> str:
-    series = "demo_request_duration_seconds_bucket{$selector}"
-    before = f"sum by (le) ({series} offset $interval)"
-    return f"clamp_min(sum by (le) ({series}) - {before}, 0)"
-
-
-def source(url: str, step: float) -> dict[str, Any]:
-    """The rollout's `source`: errors and latency of each cohort, one sample per `step`."""
+def source(url: str, step: float, versions: dict[str, str]) -> dict[str, Any]:
+    """The rollout's `source`: errors and latency of each cohort (by its version label), one
+    sample per `step`."""
     return {
         "kind": "prometheus",
         "url": url,
         "step": step,
         "timeout": 2,
-        "cohorts": {"baseline": 'cohort="baseline"', "canary": 'cohort="canary"'},
+        "cohorts": {cohort: f'version="{v}"' for cohort, v in versions.items()},
         "metrics": [
-            {
-                "name": "errors",
-                "kind": "ratio",
-                "total": _delta("demo_requests_total{$selector}"),
-                "failed": _delta('demo_requests_total{$selector,code="500"}'),
-            },
-            {"name": "latency_ms", "kind": "latency", "buckets": _bucket_delta(), "scale": 1000},
+            {"name": m.name, "kind": str(m.kind), "scale": m.scale, **m.queries}
+            for m in (
+                error_ratio("errors", "demo_requests_total", failed='code="500"'),
+                histogram("latency_ms", "demo_request_duration_seconds", scale=1000),
+            )
         ],
     }

@@ -53,6 +53,10 @@ SHORT_POLICY: dict[str, Any] = {
 }
 
 
+def canary_version(scenario: Scenario) -> str:
+    return f"v2-{scenario.name}"
+
+
 def rollout_body(
     scenario: Scenario, target: dict[str, Any], source: dict[str, Any], policy: dict[str, Any]
 ) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def rollout_body(
     return {
         "service": "demo",
         "baseline_version": "v1",
-        "canary_version": f"v2-{scenario.name}",
+        "canary_version": canary_version(scenario),
         "interval_seconds": INTERVAL_SECONDS,
         "metrics": [
             {"name": "errors", "kind": "ratio", "tolerance": 0.5, "critical": True},

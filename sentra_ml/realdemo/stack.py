@@ -27,6 +27,7 @@ from sentra_ml.realdemo.prometheus import prometheus
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/"
 REDIS = "redis://127.0.0.1:6379/0"
 APP = "sentra_ml.realdemo.app"
+BASELINE_VERSION = "v1"
 
 
 @dataclass
@@ -42,10 +43,11 @@ class Stack:
     directory: Path
 
 
-def app_command(port: int, name: str, fault: str = "none", size: float = 0.0) -> list[str]:
-    seed = str(port)
-    return python_module(APP, "--port", str(port), "--name", name, "--fault", fault,
-                         "--size", str(size), "--seed", seed)  # fmt: skip
+def app_command(
+    port: int, name: str, version: str, fault: str = "none", size: float = 0.0
+) -> list[str]:
+    return python_module(APP, "--port", str(port), "--name", name, "--version", version,
+                         "--fault", fault, "--size", str(size), "--seed", str(port))  # fmt: skip
 
 
 def served_by(port: int) -> bool:
@@ -97,7 +99,7 @@ def stack(router: str, d: Path, rate: float, embedded: bool = False) -> Iterator
     """Everything up, traffic flowing through `router` to the baseline only."""
     d.mkdir(parents=True, exist_ok=True)
     base_port, canary_port = free_port(), free_port()
-    baseline = Supervisor(app_command(base_port, "baseline"), d / "baseline.log")
+    baseline = Supervisor(app_command(base_port, "baseline", BASELINE_VERSION), d / "baseline.log")
     try:
         wait_until(lambda: served_by(base_port), 15, "the baseline service", None)
         with (

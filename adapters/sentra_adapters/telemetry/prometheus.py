@@ -122,7 +122,7 @@ def _ratios(name: str, cohort: Cohort, total: _Series, failed: _Series) -> Itera
     for ts in sorted(totals):
         # no failed series at all means no failure yet, not missing data
         bad = failures.get(ts, 0.0)
-        # increase() extrapolates each series on its own, so failed may overshoot total a bit
+        # templates with increase() extrapolate each series on its own: failed may overshoot
         yield RatioSample(ts, cohort, name, totals[ts], min(bad, totals[ts]))
 
 

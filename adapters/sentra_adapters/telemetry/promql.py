@@ -46,21 +46,36 @@ class PromMetric(TemplatedMetric):
             raise Misconfigured(_BACKEND, f"metrics: bad entry {dict(config)!r}: {e}") from e
 
 
+def per_interval(series: str) -> str:
+    """Each counter series' increase over exactly one interval, ending at the sample's time.
+
+    Not ``increase(series[$interval])``: that extrapolates the samples inside the window to its
+    edges, and with scrapes half an interval apart it counts one scrape gap of traffic twice,
+    counts the judge would take as real requests. A series that was reset within the interval
+    counts its value since the reset. A series with no sample within the interval gives nothing
+    (no data, not zero requests), nor does one that appeared within it: initialise labelled
+    counters (every status code) at 0 when the process starts, as Prometheus advises.
+    """
+    grew = f"({series} - {series} offset $interval) >= 0"
+    reset = f"{series} < {series} offset $interval"
+    return f"((({grew}) or ({reset})) and (count_over_time({series}[$interval]) > 0))"
+
+
 def error_ratio(name: str, requests: str, failed: str = 'code=~"5.."') -> PromMetric:
-    """Failed / total requests from one counter; `increase` handles counter resets."""
+    """Failed / total requests from one counter, each interval's exact increase."""
     return PromMetric(
         name,
         MetricKind.RATIO,
         {
-            "total": f"sum(increase({requests}{{$selector}}[$interval]))",
-            "failed": f"sum(increase({requests}{{$selector,{failed}}}[$interval]))",
+            "total": f"sum({per_interval(f'{requests}{{$selector}}')})",
+            "failed": f"sum({per_interval(f'{requests}{{$selector,{failed}}}')})",
         },
     )
 
 
 def histogram(name: str, metric: str, scale: float = 1.0) -> PromMetric:
     """Per-interval bucket counts of a Prometheus histogram (`metric` without ``_bucket``)."""
-    query = f"sum by (le) (increase({metric}_bucket{{$selector}}[$interval]))"
+    query = f"sum by (le) ({per_interval(f'{metric}_bucket{{$selector}}')})"
     return PromMetric(name, MetricKind.LATENCY, {"buckets": query}, scale=scale)
 
 
