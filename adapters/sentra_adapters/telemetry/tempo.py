@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+from sentra_adapters.errors import BadResponse, Misconfigured, Unavailable
+from sentra_adapters.http import raise_for_status
 from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import Cohort, MetricKind
 
@@ -149,13 +150,7 @@ class TempoTraces:
             response = self.client.get(url, params=params, headers=headers)
         except httpx.HTTPError as e:
             raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
-        status, detail = response.status_code, response.text.strip()[:200] or "no detail"
-        if status == 429 or status >= 500:
-            raise Unavailable(self.kind, f"search {query!r}: HTTP {status}: {detail}")
-        if status in (401, 403, 404):
-            raise Misconfigured(self.kind, f"{url}: HTTP {status}: {detail}")
-        if status != 200:
-            raise Rejected(self.kind, f"search {query!r}: HTTP {status}: {detail}")
+        raise_for_status(self.kind, f"search {query!r}", response)
         try:
             traces = response.json().get("traces") or []  # Tempo omits an empty list
             if not isinstance(traces, list):

@@ -1,0 +1,34 @@
+"""The one mapping from an HTTP status to Sentra's typed errors, for the adapters that speak HTTP.
+
+429 and 5xx: the backend cannot answer now (Unavailable). 401, 403, 404: the URL, tenant or
+credentials are wrong (Misconfigured). Any other 4xx: the backend refused the request, usually the
+query (Rejected). Anything else but 200: an answer Sentra does not understand (BadResponse).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+
+
+def raise_for_status(
+    backend: str, what: str, response: httpx.Response, detail: str | None = None
+) -> None:
+    """Returns on HTTP 200; otherwise raises the typed error of the status, naming `what` (the
+    query or call) and `detail` (default: the start of the body)."""
+    status = response.status_code
+    if status == 200:
+        return
+    detail = detail or response.text.strip()[:200] or "no detail"
+    if status == 429 or status >= 500:
+        raise Unavailable(backend, f"{what}: HTTP {status}: {detail}")
+    if status in (401, 403, 404):
+        raise Misconfigured(backend, f"{_endpoint(response)}: HTTP {status}: {detail}")
+    if 400 <= status < 500:
+        raise Rejected(backend, f"{what}: HTTP {status}: {detail}")
+    raise BadResponse(backend, f"{what}: HTTP {status} from {_endpoint(response)}")
+
+
+def _endpoint(response: httpx.Response) -> httpx.URL:
+    return response.url.copy_with(query=None)  # the query is named in `what`, once
