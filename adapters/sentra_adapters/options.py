@@ -1,13 +1,27 @@
-"""Checks of the constructor options that routers and sources share; each raises Misconfigured
-naming the backend and the option."""
+"""Checks of the constructor options that routers and sources share (both adapter families
+import this module, never each other); each raises Misconfigured naming the backend and the
+option."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from sentra_adapters.errors import Misconfigured
-from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import Cohort
+
+_COHORTS = (Cohort.BASELINE, Cohort.CANARY)
+
+
+def cohort_names(backend: str, names: Mapping[str, str], what: str) -> dict[Cohort, str]:
+    """A backend name (server, cluster...) per cohort; both cohorts required, nothing else."""
+    unknown = sorted(set(names) - set(_COHORTS))
+    missing = [str(c) for c in _COHORTS if c not in names]
+    if unknown or missing:
+        raise Misconfigured(
+            backend,
+            f"{what}: need exactly baseline and canary, missing {missing}, unknown {unknown}",
+        )
+    return {c: names[c] for c in _COHORTS}
 
 
 def distinct_cohort_names(backend: str, names: Mapping[str, str], what: str) -> dict[Cohort, str]:

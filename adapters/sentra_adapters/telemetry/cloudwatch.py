@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+from sentra_adapters.options import cohort_names
 from sentra_adapters.telemetry.base import Window
-from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import (
     Cohort,
     GaugeSample,

@@ -11,9 +11,9 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 
 from sentra_adapters.errors import BadResponse, Misconfigured
+from sentra_adapters.options import cohort_names
 from sentra_adapters.telemetry.base import Window
 from sentra_adapters.telemetry.templates import TemplatedMetric
-from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import Cohort, Sample, SampleError
 
 MAX_POINTS = 10_000  # both refuse range queries of more than 11,000 points per series

@@ -19,7 +19,7 @@ import httpx
 
 from sentra_adapters.errors import BadResponse, Misconfigured, Unavailable
 from sentra_adapters.http import raise_for_status
-from sentra_adapters.traffic.weights import cohort_names
+from sentra_adapters.options import cohort_names
 from sentra_ml.analysis.types import Cohort, MetricKind
 
 

@@ -27,12 +27,12 @@ from azure.mgmt.web import WebSiteManagementClient
 
 from sentra_adapters.azure import arm_client, await_operation, azure_call
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
+from sentra_adapters.options import cohort_names
 from sentra_adapters.traffic.azure_container_apps import raw
 from sentra_adapters.traffic.base import HeldWeightsRouter, Outcome
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
 )
 from sentra_ml.analysis.types import Cohort

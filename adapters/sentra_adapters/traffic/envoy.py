@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 import httpx
 
 from sentra_adapters.errors import BadResponse, Conflict, Rejected, Unavailable
+from sentra_adapters.options import cohort_names
 from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.files import exclusive, read_text, replace_atomically
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
 )

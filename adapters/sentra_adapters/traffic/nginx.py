@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from sentra_adapters.errors import AdapterError, Conflict, Rejected, Unavailable
+from sentra_adapters.options import cohort_names
 from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.files import exclusive, read_text, replace_atomically
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
 )
