@@ -7,9 +7,29 @@ query (Rejected). Anything else but 200: an answer Sentra does not understand (B
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+
+
+def get(
+    backend: str,
+    client: httpx.Client,
+    base: str,
+    path: str,
+    params: Mapping[str, str],
+    tenant: str | None = None,
+) -> httpx.Response:
+    """GET `base` + `path` (with the ``X-Scope-OrgID`` header of `tenant`, Grafana's
+    multi-tenancy); Unavailable naming `base` when it cannot be reached or does not answer in
+    time. The status is left to `raise_for_status`."""
+    headers = {"X-Scope-OrgID": tenant} if tenant else {}
+    try:
+        return client.get(f"{base}{path}", params=params, headers=headers)
+    except httpx.HTTPError as e:
+        raise Unavailable(backend, f"{base}: {type(e).__name__}: {e}") from e
 
 
 def raise_for_status(

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Unavailable
-from sentra_adapters.http import raise_for_status
+from sentra_adapters.errors import BadResponse
+from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.telemetry.promql import PromMetric
 from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
 from sentra_ml.analysis.types import (
@@ -69,10 +69,7 @@ class PrometheusSource(RangeQuerySource[PromMetric, _Series]):
     def query_range(self, query: str, start: float, end: float) -> _Series:
         """The matrix of one range query: labels and values per timestamp of each series."""
         params = {"query": query, "start": repr(start), "end": repr(end), "step": repr(self.step)}
-        try:
-            response = self.client.get(f"{self.url}/api/v1/query_range", params=params)
-        except httpx.HTTPError as e:
-            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
+        response = get(self.kind, self.client, self.url, "/api/v1/query_range", params)
         body = _json(response)
         error = body.get("error") if isinstance(body, dict) else None
         raise_for_status(self.kind, f"query {query!r}", response, error)

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Misconfigured, Unavailable
-from sentra_adapters.http import raise_for_status
+from sentra_adapters.errors import BadResponse, Misconfigured
+from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.options import cohort_names
 from sentra_ml.analysis.types import Cohort, MetricKind
 
@@ -144,12 +144,7 @@ class TempoTraces:
         self.client.close()
 
     def _get(self, query: str, params: Mapping[str, str]) -> list[Any]:
-        headers = {"X-Scope-OrgID": self.tenant} if self.tenant else {}
-        url = f"{self.url}/api/search"
-        try:
-            response = self.client.get(url, params=params, headers=headers)
-        except httpx.HTTPError as e:
-            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
+        response = get(self.kind, self.client, self.url, "/api/search", params, self.tenant)
         raise_for_status(self.kind, f"search {query!r}", response)
         try:
             traces = response.json().get("traces") or []  # Tempo omits an empty list
