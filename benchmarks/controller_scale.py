@@ -157,7 +157,7 @@ def run_replicas(rollouts: int, seconds: float, database: str, redis: str) -> di
             for p in procs:
                 p.start()
             opened = time.monotonic()
-            while sum(1 for _ in client.scan_iter("sentra:{*}:verdict", count=1000)) < rollouts:
+            while sum(1 for _ in client.scan_iter(keys.verdict("*"), count=1000)) < rollouts:
                 if time.monotonic() - opened > 900:
                     raise TimeoutError("the replicas did not open every rollout in 15 min")
                 time.sleep(1.0)

@@ -18,8 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import Action, MetricStatus, Verdict
+from sentra_ml.judge_session import JudgeSession
 from sentra_ml.simulate import ErrorStep, LatencyShift, Scenario, Simulator, default_spec, total_rps
 from sentra_ml.simulate.faults import Combined
 
@@ -95,20 +95,17 @@ def play(
     on_tick: Callable[[float, Verdict], None],
 ) -> list[Verdict]:
     """Run one rollout in closed loop (the judge's weight is applied) until it is decided."""
-    spec = default_spec(service="checkout")
-    judge = RolloutJudge(spec, start_ts=0.0)
+    session = JudgeSession.starting(default_spec(service="checkout"), 0.0, interval=dt)
     sim = Simulator(rollout.scenario, seed=rollout.seed)
-    t, weight, history = 0.0, judge.weight, []
-    while t < horizon:
+    t, weight, history = 0.0, session.judge.weight, []
+    while t < horizon and not session.decided:
         for sample in sim.tick(t, dt, weight):
-            judge.observe(sample)
+            session.observe(sample)
         t += dt
-        verdict = judge.evaluate(t)
+        verdict = session.evaluate(t)
         history.append(verdict)
         on_tick(t, verdict)
         weight = verdict.weight
-        if verdict.action in (Action.PROMOTE, Action.ROLLBACK):
-            break
     return history
 
 

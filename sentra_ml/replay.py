@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
+from sentra_ml.analysis.types import RolloutSpec, Sample, SampleError, Verdict
 from sentra_ml.ingest import CounterIngest
+from sentra_ml.judge_session import JudgeSession
 from sentra_ml.spec import read_line
 
 
@@ -63,36 +63,31 @@ def replay(
     Samples should come in time order; a late sample is counted in the next evaluation.
     """
     report = report or ReplayReport()
-    judge: RolloutJudge | None = None
-    next_eval = 0.0
+
+    def judged(verdict: Verdict) -> None:
+        report.evaluations += 1
+        report.final = verdict
+        on_verdict(verdict)
+
+    session: JudgeSession | None = None
     for sample in samples:
-        if judge is None:
-            judge = RolloutJudge(spec, start_ts=sample.ts)
-            next_eval = sample.ts + every
-        while sample.ts > next_eval:
-            if _evaluate(judge, next_eval, on_verdict, report):
-                return report
-            next_eval += every
+        if session is None:
+            session = JudgeSession.starting(spec, sample.ts, interval=every)
+        for verdict in session.due(sample.ts):
+            judged(verdict)
+        if session.decided:
+            return report
         try:
-            judge.observe(sample)
+            session.observe(sample)
         except SampleError as err:
             message = f"sample at ts={sample.ts}: {err}"
             if not skip_bad:
                 raise ReplayError(message) from None
             report.skipped.append(message)
-    if judge is not None:
-        _evaluate(judge, next_eval, on_verdict, report)
+    last = None if session is None else session.close()
+    if last is not None:
+        judged(last)
     return report
-
-
-def _evaluate(
-    judge: RolloutJudge, now: float, on_verdict: Callable[[Verdict], None], report: ReplayReport
-) -> bool:
-    verdict = judge.evaluate(now)
-    report.evaluations += 1
-    report.final = verdict
-    on_verdict(verdict)
-    return verdict.action in (Action.ROLLBACK, Action.PROMOTE)
 
 
 def verdict_json(verdict: Verdict) -> str:

@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     mlflow_tracking_uri: str | None = None
-    alpha: float = 0.01
     evaluation_interval_seconds: float = Field(default=2.0, ge=1.0, le=5.0)
     lease_seconds: float = Field(default=10.0, ge=1.0, le=300.0)  # a dead controller's takeover
     service_learner: bool = True  # judge with each service's learned normal (pause / hold)

@@ -14,7 +14,7 @@ from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import service_learner
 from sentra_ml.store import keys
-from sentra_ml.store.bus import Bus
+from sentra_ml.store.bus import KeyValue
 from sentra_ml.store.learners import LearnerStore, restored, saved_learner
 
 SAVE_SECONDS = 60.0  # a crash loses at most this much of a service's learning
@@ -23,7 +23,7 @@ SAVE_SECONDS = 60.0  # a crash loses at most this much of a service's learning
 class Checkpoints:
     """Learner checkpoints of the rollouts one controller judges."""
 
-    def __init__(self, bus: Bus, store: LearnerStore | None) -> None:
+    def __init__(self, bus: KeyValue, store: LearnerStore | None) -> None:
         self.bus = bus
         self.store = store
 

@@ -141,7 +141,8 @@ class Controller:
                     "be lost; judging goes on from the new log"
                 )
                 event = ("telemetry", why, {"offset": session.offset})
-            data: dict[str, Any] = session.evaluate(now).to_dict()
+            verdict = session.evaluate(now)
+            data: dict[str, Any] = {**verdict.to_dict(), "action": verdict.action}
             tracked.failing_since = None
             if float(data["ts"]) < now:  # a final verdict sticks; this tick's copy is fresh
                 data["decided_at"], data["ts"] = data["ts"], now
@@ -153,7 +154,7 @@ class Controller:
                 event = ("judging_error", data["reasons"][0], {"error": data["judging_error"]})
         data["rollout_id"] = row.id
         started = State(row.state)
-        state = next_state(tracked, started, row.ending, data)
+        state = next_state(tracked, started, State(row.ending) if row.ending else None, data)
         if state is State.FAILED and started is not State.FAILED:
             event = ("alarm", f"rollback not applied: {tracked.last_error}", {"state": "failed"})
         key = (str(data["action"]), float(data["weight"]))

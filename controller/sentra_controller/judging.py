@@ -1,4 +1,4 @@
-"""One rollout's judge, fed from its telemetry log.
+"""One rollout's judge session, fed from its telemetry log.
 
 The log is the analysis checkpoint: a replica that takes over (or restarts) rebuilds the judge by
 replaying it, evaluating at the same spacing as live, and applying the weight changes the router
@@ -11,9 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Cohort, RolloutSpec, SampleError, Verdict
-from sentra_ml.ingest import CounterIngest
+from sentra_ml.analysis.types import RolloutSpec, SampleError
+from sentra_ml.judge_session import JudgeSession
 from sentra_ml.spec import TelemetryLine
 from sentra_ml.store import telemetry_log
 from sentra_ml.store.bus import Bus
@@ -26,21 +25,15 @@ class Consumed:
     restarted: bool = False  # the log was begun anew (Redis lost it)
 
 
-@dataclass
-class JudgeSession:
-    """The judge of one rollout and where it stands in the rollout's log."""
+@dataclass(kw_only=True)
+class LogSession(JudgeSession):
+    """The judge session of one rollout and where it stands in the rollout's log."""
 
     rollout_id: str
     spec: RolloutSpec
-    judge: RolloutJudge
-    interval: float
-    counters: CounterIngest = field(default_factory=CounterIngest)
     epoch: str | None = None
     offset: int = 0
-    clock: float = -math.inf  # the judge's last evaluation time (it must not go back)
-    since: dict[tuple[str, Cohort], float] = field(default_factory=dict)  # newest ts seen
     changes: list[tuple[float, float]] = field(default_factory=list)  # (ts, weight) to replay
-    lines: int = 0  # telemetry lines observed so far
 
     def consume(self, bus: Bus, until: float) -> Consumed:
         """Observe the log from the offset on; a backlog (a rebuild) is judged as it went,
@@ -66,21 +59,10 @@ class JudgeSession:
         self._replay_changes(before=until)
         return out
 
-    def evaluate(self, now: float) -> Verdict:
-        now = max(now, self.clock)
-        verdict = self.judge.evaluate(now)
-        self.clock = now
-        return verdict
-
     def _observe(self, batch: Sequence[TelemetryLine], out: Consumed) -> None:
         for line in batch:
-            self.lines += 1
-            key = (line.metric, line.cohort)
-            self.since[key] = max(self.since.get(key, -math.inf), line.ts)
             try:
-                sample = self.counters.sample(line)
-                if sample is not None:
-                    self.judge.observe(sample)
+                self.observe_line(line)
             except SampleError as err:  # checked at the edge; a line that still fails is news
                 out.refused.append(f"{line.metric} ({line.cohort}) at ts={line.ts:.3f}: {err}")
 

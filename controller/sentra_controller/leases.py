@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sentra_ml.store import keys
-from sentra_ml.store.bus import LEASE_RENEWED, NEW_LEASE_NOT_HELD, Bus
+from sentra_ml.store.bus import LEASE_RENEWED, NEW_LEASE_NOT_HELD, LeaseStore
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Held:
 class Leases:
     """The leases of one replica (`owner`)."""
 
-    def __init__(self, bus: Bus, owner: str, ttl: float) -> None:
+    def __init__(self, bus: LeaseStore, owner: str, ttl: float) -> None:
         self.bus = bus
         self.owner = owner
         self.ttl = ttl

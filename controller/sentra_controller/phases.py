@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sentra_ml.analysis.types import Action
 from sentra_ml.store.states import State, after_verdict
 
 FAILED_AFTER = 3  # failed attempts after which a rollback that cannot be applied is `failed`
@@ -21,7 +22,7 @@ class Plan:
     canary: float | None  # the weight to have in force, or None to leave the router alone
 
 
-def plan(state: State, action: str, proposed: float, first_step: float) -> Plan:
+def plan(state: State, action: Action, proposed: float, first_step: float) -> Plan:
     """The state a verdict leads to, and the canary weight that state needs in force."""
     state = after_verdict(state, action, routed=True)
     if state in (State.ROLLING_BACK, State.FAILED):
@@ -30,19 +31,19 @@ def plan(state: State, action: str, proposed: float, first_step: float) -> Plan:
         return Plan(state, 100.0)
     if state is State.PENDING:
         return Plan(state, first_step)
-    if state is State.RUNNING and action == "continue":
+    if state is State.RUNNING and action is Action.CONTINUE:
         return Plan(state, proposed)
     return Plan(state, None)  # paused by a person, or the judge pauses: hold the weights
 
 
-def settled(state: State, ending: str | None) -> State:
+def settled(state: State, ending: State | None) -> State:
     """The state once the plan's weights are verified in force."""
     if state is State.PENDING:
         return State.RUNNING
     if state is State.PROMOTING:
         return State.PROMOTED
     if state in (State.ROLLING_BACK, State.FAILED):
-        return State(ending) if ending else State.ROLLED_BACK
+        return ending or State.ROLLED_BACK
     return state
 
 

@@ -15,13 +15,15 @@ from typing import Any
 from sentra_controller import phases
 from sentra_controller.apply import Outcome
 from sentra_controller.tracked import Tracked
+from sentra_ml.analysis.types import Action
 from sentra_ml.store.states import State, after_verdict
 
 log = logging.getLogger("sentra.controller")
 
 
 def no_verdict(tracked: Tracked, now: float, error: BaseException) -> dict[str, Any]:
-    """The verdict of a tick whose judging failed: pause, then roll back after the grace."""
+    """The verdict of a tick whose judging failed: pause, then roll back after the grace. Its
+    `action` is an Action, as in every verdict the tick handles (a str on the wire only)."""
     spec = tracked.session.spec
     since = tracked.failing_since if tracked.failing_since is not None else now
     tracked.failing_since = since
@@ -29,13 +31,13 @@ def no_verdict(tracked: Tracked, now: float, error: BaseException) -> dict[str, 
     what = f"{type(error).__name__}: {str(error)[:200]}"
     held = tracked.applied if tracked.routed else tracked.session.judge.weight
     if now - since >= limit:
-        action, weight = "rollback", 0.0
+        action, weight = Action.ROLLBACK, 0.0
         reasons = [
             f"no verdict for {now - since:.0f} s: judging fails ({what})",
             f"rolling back to the last healthy state after the {limit:.0f} s grace (fail-safe)",
         ]
     else:
-        action, weight = "pause", held or 0.0
+        action, weight = Action.PAUSE, held or 0.0
         reasons = [
             f"no verdict: judging failed ({what})",
             f"pausing; rollback if there is still no verdict {limit - (now - since):.0f} s on",
@@ -47,14 +49,14 @@ def no_verdict(tracked: Tracked, now: float, error: BaseException) -> dict[str, 
     }  # fmt: skip
 
 
-def act(tracked: Tracked, started: State, ending: str | None, data: dict[str, Any]) -> State:
+def act(tracked: Tracked, started: State, ending: State | None, data: dict[str, Any]) -> State:
     """Bring the router to the weights the verdict's state needs; rewrite `data` to say what
     is in force (`weight`) and what the judge proposed (`proposed_weight`). The new state."""
     assert tracked.applier is not None
     now = float(data["ts"])
     spec = tracked.session.spec
     proposed = float(data["weight"])
-    plan = phases.plan(started, str(data["action"]), proposed, spec.policy.steps[0])
+    plan = phases.plan(started, data["action"], proposed, spec.policy.steps[0])
     state, want = plan.state, plan.canary
     note = None
     if want is not None and not _holds(tracked, want):
@@ -73,28 +75,28 @@ def act(tracked: Tracked, started: State, ending: str | None, data: dict[str, An
         "error": note,
     }
     if note is not None:
-        if data["action"] in ("continue", "promote") and state is not State.PROMOTING:
-            data["action"] = "pause"
+        if data["action"] in (Action.CONTINUE, Action.PROMOTE) and state is not State.PROMOTING:
+            data["action"] = Action.PAUSE
         data["reasons"] = [*data["reasons"], note]
     return state
 
 
-def _say_finishing(data: dict[str, Any], state: State, ending: str | None) -> None:
+def _say_finishing(data: dict[str, Any], state: State, ending: State | None) -> None:
     """A rollout being ended (by the judge or a person) says so in its verdict's action."""
     ends = {
-        State.ROLLING_BACK: "rollback",
-        State.FAILED: "rollback",
-        State.ROLLED_BACK: "rollback",
-        State.ABORTED: "rollback",
-        State.PROMOTING: "promote",
-        State.PROMOTED: "promote",
+        State.ROLLING_BACK: Action.ROLLBACK,
+        State.FAILED: Action.ROLLBACK,
+        State.ROLLED_BACK: Action.ROLLBACK,
+        State.ABORTED: Action.ROLLBACK,
+        State.PROMOTING: Action.PROMOTE,
+        State.PROMOTED: Action.PROMOTE,
     }
     action = ends.get(state)
-    if action is None or data["action"] == action:
+    if action is None or data["action"] is action:
         return
     data["action"] = action
-    doing = "restoring the baseline" if action == "rollback" else "moving all traffic"
-    who = " (aborted by a person)" if ending == State.ABORTED else ""
+    doing = "restoring the baseline" if action is Action.ROLLBACK else "moving all traffic"
+    who = " (aborted by a person)" if ending is State.ABORTED else ""
     data["reasons"] = [f"the rollout is {state}{who}: {doing}", *data["reasons"]]
 
 
@@ -143,8 +145,10 @@ def _failed(tracked: Tracked, now: float, why: str) -> str:
     return f"router: {why}"
 
 
-def next_state(tracked: Tracked, started: State, ending: str | None, data: dict[str, Any]) -> State:
+def next_state(
+    tracked: Tracked, started: State, ending: State | None, data: dict[str, Any]
+) -> State:
     """The state after this tick's verdict, acting on the router when the rollout has one."""
     if tracked.routed:
         return act(tracked, started, ending, data)
-    return after_verdict(started, str(data["action"]))
+    return after_verdict(started, data["action"])

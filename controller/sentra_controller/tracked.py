@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from sentra_controller.apply import WeightApplier
 from sentra_controller.checkpoints import Checkpoints
-from sentra_controller.judging import JudgeSession
+from sentra_controller.judging import LogSession
 from sentra_controller.pull import Puller
 from sentra_controller.record import last_recorded
 from sentra_ml.analysis.judge import RolloutJudge
@@ -30,7 +30,7 @@ from sentra_ml.store.schema import Rollout
 
 @dataclass
 class Tracked:
-    session: JudgeSession
+    session: LogSession
     token: int
     applier: WeightApplier | None  # None: the rollout has no target (its CD system acts)
     puller: Puller | None  # None: telemetry is pushed
@@ -92,7 +92,7 @@ def open_tracked(
     routed = row.target is not None
     learner = checkpoints.start(row.id, spec.service)
     judge = RolloutJudge(spec, row.created_at, learner, follows_advice=not routed)
-    session = JudgeSession(row.id, spec, judge, interval)
+    session = LogSession(rollout_id=row.id, spec=spec, judge=judge, interval=interval)
     applier = None
     applied = None
     unconfirmed = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from sentra_ml.analysis.types import Action
 from sentra_ml.store.states import TERMINAL, State
 
 
@@ -23,8 +24,8 @@ class Hook(StrEnum):
     ROLLBACK = "rollback"
 
 
-def _action(verdict: dict[str, Any] | None) -> str | None:
-    return None if verdict is None else str(verdict["action"])
+def _action(verdict: dict[str, Any] | None) -> Action | None:
+    return None if verdict is None else Action(verdict["action"])
 
 
 def _all_safe(verdict: dict[str, Any] | None) -> bool:
@@ -59,22 +60,25 @@ def flagger_gate(
     if stale:
         return False, stale
     action = _action(verdict)
-    failed = state in (State.ROLLED_BACK, State.ABORTED) or action == "rollback"
+    failed = state in (State.ROLLED_BACK, State.ABORTED) or action is Action.ROLLBACK
     if hook is Hook.ROLLBACK:
         return failed, "the canary regressed or was aborted" if failed else "no reason to roll back"
     if failed:
-        return False, f"rollout is {state}" if action != "rollback" else "the judge rolled back"
+        return (
+            False,
+            f"rollout is {state}" if action is not Action.ROLLBACK else "the judge rolled back",
+        )
     if hook is Hook.PRE_ROLLOUT:
         return state is State.RUNNING, f"rollout is {state}"
     if hook is Hook.ROLLOUT:
         return True, "no regression found" if verdict else "no verdict yet"
     if hook is Hook.CONFIRM_TRAFFIC_INCREASE:
-        ok = state is State.RUNNING and action in ("continue", "promote")
+        ok = state is State.RUNNING and action in (Action.CONTINUE, Action.PROMOTE)
         return ok, "judge allows more traffic" if ok else f"judge says {action or 'nothing yet'}"
     ok = (
         state is State.PROMOTED
-        or action == "promote"
-        or (action == "continue" and _all_safe(verdict))
+        or action is Action.PROMOTE
+        or (action is Action.CONTINUE and _all_safe(verdict))
     )
     return ok, "every metric shown within tolerance" if ok else "not yet shown safe"
 
@@ -86,8 +90,8 @@ def argo_verdict(
     if _stale(state, verdict, now, stale_after):
         return "inconclusive"
     action = _action(verdict)
-    if state in (State.ROLLED_BACK, State.ABORTED) or action == "rollback":
+    if state in (State.ROLLED_BACK, State.ABORTED) or action is Action.ROLLBACK:
         return "fail"
-    if state is State.PROMOTED or action in ("promote", "continue"):
+    if state is State.PROMOTED or action in (Action.PROMOTE, Action.CONTINUE):
         return "pass"
     return "inconclusive"

@@ -15,24 +15,37 @@ from typing import Any, Protocol
 
 from sentra_ml.store.fanout import Fanout
 
-ALL = "sentra:events"
-
 NEW_LEASE_NOT_HELD = -1
 LEASE_RENEWED = 0
 
 
-def rollout_channel(rollout_id: str) -> str:
-    return f"sentra:rollout:{rollout_id}"
+class PubSub(Protocol):
+    """Live fan-out: what is published reaches every subscriber of the channel, on any replica."""
 
-
-class Bus(Protocol):
     def publish(self, channel: str, message: dict[str, Any]) -> None: ...
     def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]: ...
+
+
+class KeyValue(Protocol):
+    """Transient state: strings and hashes that expire after their TTL."""
+
     def put(self, key: str, value: str, ttl: float) -> None: ...
     def get(self, key: str) -> str | None: ...
     def put_if_owner(self, lease: str, owner: str, key: str, value: str, ttl: float) -> bool:
         """Store `key` only while `owner` holds `lease` (a fenced write); whether it did."""
         ...
+
+    def put_newer(
+        self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
+    ) -> list[tuple[str, str] | None]:
+        """In the hash `key`, store each (field, order, value) unless the field holds an order
+        >= this one (orders compare as strings of one width); return each field's previous
+        (order, value) or None. Atomic for the whole call."""
+        ...
+
+
+class LogStore(Protocol):
+    """Append-only telemetry logs, each with an epoch that changes when the log begins anew."""
 
     def log_append(
         self, key: str, epoch_key: str, values: list[str], ttl: float,
@@ -45,6 +58,10 @@ class Bus(Protocol):
     def log_read(self, key: str, epoch_key: str, start: int = 0) -> tuple[str | None, list[str]]:
         """The log's epoch and its entries from `start` on, read together."""
         ...
+
+
+class LeaseStore(Protocol):
+    """Fenced leases of rollouts, and the heartbeats of the replicas that take them."""
 
     def lease(self, key: str, fence_key: str, owner: str, ttl: float) -> int:
         """Take or renew `key` for `owner`: a new fencing token (> 0) when taken, 0 when renewed,
@@ -64,9 +81,11 @@ class Bus(Protocol):
         """Take `member` out of the heartbeats at once (a clean shutdown)."""
         ...
 
-    def put_newer(
-        self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
-    ) -> list[tuple[str, str] | None]: ...
+
+class Bus(PubSub, KeyValue, LogStore, LeaseStore, Protocol):
+    """All four roles on one connection, as `InProcessBus` and `RedisBus` provide them; a user
+    that needs one role should ask for that role."""
+
     def ping(self) -> bool: ...
     def close(self) -> None: ...
 
@@ -166,9 +185,6 @@ class InProcessBus:
     def put_newer(
         self, key: str, entries: Sequence[tuple[str, str, str]], ttl: float
     ) -> list[tuple[str, str] | None]:
-        """In the hash `key`, store each (field, order, value) unless the field holds an order
-        >= this one (orders compare as strings of one width); return each field's previous
-        (order, value) or None. Atomic for the whole call."""
         if not entries:
             return []
         with self._lock:
@@ -205,4 +221,4 @@ class InProcessBus:
 
 from sentra_ml.store.redis_bus import RedisBus  # noqa: E402  (re-exported: one import for both)
 
-__all__ = ["ALL", "Bus", "InProcessBus", "RedisBus", "rollout_channel"]
+__all__ = ["Bus", "InProcessBus", "KeyValue", "LeaseStore", "LogStore", "PubSub", "RedisBus"]

@@ -1,11 +1,24 @@
-"""Redis key names of a rollout. Each holds the hash tag `{rollout id}`, so that on Redis
-Cluster all keys of one rollout live in one slot and a Lua script may touch several of them."""
+"""Every Redis key and channel name Sentra uses. A rollout's keys hold the hash tag
+`{rollout id}`, so that on Redis Cluster all keys of one rollout live in one slot and a Lua script
+may touch several of them."""
 
 from __future__ import annotations
 
 LOG_TTL = 24 * 3600.0
 VERDICT_TTL = 3600.0
 CONTROLLERS = "sentra:controllers"  # sorted set of live controller replicas
+EVENTS = "sentra:events"  # the channel of every rollout's events
+CHANNELS = "sentra:*"  # the pattern a Redis bus listens on: every channel above and below
+
+
+def rollout_events(rollout_id: str) -> str:
+    """The channel of one rollout's events."""
+    return f"sentra:rollout:{rollout_id}"
+
+
+def learner(service: str) -> str:
+    """A service learner's latest checkpoint (not a rollout's: it outlives them)."""
+    return f"sentra:learner:{service}"
 
 
 def _key(rollout_id: str, what: str) -> str:

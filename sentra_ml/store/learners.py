@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import Protocol
 
 from sentra_ml.analysis.anomaly import ServiceLearner
-from sentra_ml.store.bus import Bus
+from sentra_ml.store import keys
+from sentra_ml.store.bus import KeyValue
 
 log = logging.getLogger(__name__)
 
 LEARNER_TTL = 90 * 24 * 3600.0  # a service not rolled out for 90 days starts afresh
-
-
-def learner_key(service: str) -> str:
-    return f"sentra:learner:{service}"
 
 
 class LearnerStore(Protocol):
@@ -40,15 +37,15 @@ class LearnerStore(Protocol):
 class BusLearnerStore:
     """Checkpoints as base64 strings on the bus: every replica sees the same learner."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: KeyValue) -> None:
         self.bus = bus
 
     def load(self, service: str) -> bytes | None:
-        raw = self.bus.get(learner_key(service))
+        raw = self.bus.get(keys.learner(service))
         return None if raw is None else base64.b64decode(raw)
 
     def save(self, service: str, checkpoint: bytes) -> None:
-        self.bus.put(learner_key(service), base64.b64encode(checkpoint).decode(), LEARNER_TTL)
+        self.bus.put(keys.learner(service), base64.b64encode(checkpoint).decode(), LEARNER_TTL)
 
 
 class FileLearnerStore:

@@ -14,7 +14,6 @@ import threading
 import time
 from typing import Any
 
-from sentra_ml.store import bus as channels
 from sentra_ml.store import keys
 from sentra_ml.store.bus import Bus
 from sentra_ml.store.states import State
@@ -101,5 +100,5 @@ class LiveState:
 
     def announce(self, rollout_id: str, message: dict[str, Any]) -> None:
         """Publish to the rollout's subscribers and to those of every rollout."""
-        self.bus.publish(channels.rollout_channel(rollout_id), message)
-        self.bus.publish(channels.ALL, message)
+        self.bus.publish(keys.rollout_events(rollout_id), message)
+        self.bus.publish(keys.EVENTS, message)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from sentra_ml.store import keys
 from sentra_ml.store.fanout import Fanout
 
 _LEASE = """
@@ -200,7 +201,7 @@ class RedisBus:
             try:
                 if pubsub is None:
                     pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                    pubsub.psubscribe("sentra:*")
+                    pubsub.psubscribe(keys.CHANNELS)
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None and message.get("type") == "pmessage":
                     self._fanout.deliver(message["channel"], json.loads(message["data"]))

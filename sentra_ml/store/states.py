@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sentra_ml.analysis.types import Action
+
 
 class State(StrEnum):
     PENDING = "pending"  # the controller has not yet applied the first weights
@@ -64,12 +66,12 @@ def after_action(state: State, action: ManualAction, *, routed: bool = False) ->
     return target
 
 
-def after_verdict(state: State, action: str, *, routed: bool = False) -> State:
+def after_verdict(state: State, action: Action, *, routed: bool = False) -> State:
     """The state a judge's verdict leads to: a paused rollout still rolls back, never promotes."""
     if state in TERMINAL or state in FINISHING:
         return state
-    if action == "rollback":
+    if action is Action.ROLLBACK:
         return State.ROLLING_BACK if routed else State.ROLLED_BACK
-    if action == "promote" and state in (State.RUNNING, State.PENDING):
+    if action is Action.PROMOTE and state in (State.RUNNING, State.PENDING):
         return State.PROMOTING if routed else State.PROMOTED
     return state

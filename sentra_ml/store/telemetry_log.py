@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sentra_ml.spec import TelemetryLine
 from sentra_ml.store import keys
-from sentra_ml.store.bus import Bus
+from sentra_ml.store.bus import LogStore
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class LogRead:
 
 
 def append(
-    bus: Bus, rollout_id: str, lines: Sequence[TelemetryLine], owner: str | None = None
+    bus: LogStore, rollout_id: str, lines: Sequence[TelemetryLine], owner: str | None = None
 ) -> bool:
     """Add a checked batch as one entry (all or nothing). With `owner`, only while it holds
     the rollout's lease (a controller adding pulled telemetry); whether it was added."""
@@ -37,7 +37,7 @@ def append(
     )  # fmt: skip
 
 
-def read(bus: Bus, rollout_id: str, epoch: str | None, offset: int) -> LogRead:
+def read(bus: LogStore, rollout_id: str, epoch: str | None, offset: int) -> LogRead:
     """The entries after `offset` of the log of `epoch`; the whole log when it is another one."""
     key, epoch_key = keys.telemetry(rollout_id), keys.telemetry_epoch(rollout_id)
     now_epoch, raw = bus.log_read(key, epoch_key, offset)

@@ -20,8 +20,7 @@ from sentra_controller.controller import Controller
 from sentra_ml.api.app import create_app
 from sentra_ml.compose import controller_on
 from sentra_ml.settings import Settings
-from sentra_ml.store import tokens
-from sentra_ml.store.learners import learner_key
+from sentra_ml.store import keys, tokens
 from sentra_ml.store.tokens import Role
 
 METRICS = [
@@ -94,7 +93,7 @@ def _forget_learners(url: str) -> None:
     """Service learners live 90 days in Redis: a test must not inherit an earlier run's."""
     client = redis.Redis.from_url(url)
     try:
-        for key in client.scan_iter(learner_key("*")):
+        for key in client.scan_iter(keys.learner("*")):
             client.delete(key)
     finally:
         client.close()

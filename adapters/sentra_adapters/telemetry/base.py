@@ -6,10 +6,12 @@ Unavailable, so the judge can tell a silent canary from a broken metrics backend
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+from sentra_adapters.errors import Misconfigured
 from sentra_ml.analysis.types import Cohort, Sample
 
 
@@ -42,3 +44,37 @@ class TelemetrySource(Protocol):
     def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
         """The samples of `metric` for `cohort` between `start` and `end` (Unix seconds)."""
         ...
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def by_name(backend: str, metrics: Sequence[N]) -> dict[str, N]:
+    """A source's metrics by name; Misconfigured when two share one."""
+    named = {m.name: m for m in metrics}
+    if len(named) != len(metrics):
+        raise Misconfigured(backend, "metrics: duplicate names")
+    return named
+
+
+def requested(
+    backend: str, metrics: Mapping[str, N], cohorts: Mapping[Cohort, Any], metric: str, cohort: str
+) -> tuple[N, Cohort]:
+    """The metric and cohort a fetch asks for; Misconfigured naming an unknown one."""
+    spec = metrics.get(metric)
+    if spec is None:
+        raise Misconfigured(backend, f"unknown metric {metric!r}; known: {list(metrics)}")
+    if cohort not in cohorts:
+        raise Misconfigured(backend, f"unknown cohort {cohort!r}")
+    return spec, Cohort(cohort)
+
+
+def grid(start: float, end: float, step: float) -> tuple[float, float]:
+    """The first and last multiples of `step` in [start, end], so that successive windows tile
+    without overlap (first > last when there is none)."""
+    return math.ceil(start / step) * step, math.floor(end / step) * step

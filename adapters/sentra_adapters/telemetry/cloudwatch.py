@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
-from sentra_adapters.telemetry.base import Window
-from sentra_adapters.traffic.weights import cohort_names
+from sentra_adapters.options import cohort_names
+from sentra_adapters.telemetry.base import Window, by_name, grid, requested
 from sentra_ml.analysis.types import (
     Cohort,
     GaugeSample,
@@ -111,9 +111,7 @@ class CloudWatchSource:
             m if isinstance(m, CloudWatchMetric) else CloudWatchMetric.from_config(m)
             for m in metrics
         ]
-        self._metrics = {m.name: m for m in parsed}
-        if len(self._metrics) != len(parsed):
-            raise Misconfigured(self.kind, "metrics: duplicate names")
+        self._metrics = by_name(self.kind, parsed)
         self.step = int(step)  # CloudWatch periods are whole seconds
         self.client = client or aws_client(
             "cloudwatch",
@@ -130,14 +128,8 @@ class CloudWatchSource:
     def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
         """Samples of the periods that end in [start, end], on a grid of `step` seconds so that
         successive windows tile without overlap; a sample's `ts` is its period's end."""
-        spec = self._metrics.get(metric)
-        if spec is None:
-            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
-        if cohort not in self.cohorts:
-            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
-        cohort = Cohort(cohort)
-        first = math.ceil(start / self.step) * self.step
-        last = math.floor(end / self.step) * self.step
+        spec, cohort = requested(self.kind, self._metrics, self.cohorts, metric, cohort)
+        first, last = grid(start, end, self.step)
         if first > last:
             return Window(metric, cohort, start, end, ())
         values = self._query(spec, self.cohorts[cohort], first - self.step, last)

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
+from sentra_adapters.errors import BadResponse, Misconfigured
+from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
 from sentra_adapters.telemetry.templates import TemplatedMetric
 from sentra_ml.analysis.types import (
@@ -127,19 +128,9 @@ class LokiSource(RangeQuerySource[LogMetric, _Points]):
             "end": str(round(end * 1e9)),
             "step": f"{self.step:g}",
         }
-        headers = {"X-Scope-OrgID": self.tenant} if self.tenant else {}
-        url = f"{self.url}/loki/api/v1/query_range"
-        try:
-            response = self.client.get(url, params=params, headers=headers)
-        except httpx.HTTPError as e:
-            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
-        status, detail = response.status_code, response.text.strip()[:200] or "no detail"
-        if status == 429 or status >= 500:
-            raise Unavailable(self.kind, f"query {query!r}: HTTP {status}: {detail}")
-        if status in (401, 403, 404):
-            raise Misconfigured(self.kind, f"{url}: HTTP {status}: {detail}")
-        if 400 <= status < 500:
-            raise Rejected(self.kind, f"query {query!r}: HTTP {status}: {detail}")
+        path = "/loki/api/v1/query_range"
+        response = get(self.kind, self.client, self.url, path, params, self.tenant)
+        raise_for_status(self.kind, f"query {query!r}", response)
         return _matrix(query, response)
 
 

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Rejected, Unavailable
+from sentra_adapters.errors import BadResponse
+from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.telemetry.promql import PromMetric
 from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
 from sentra_ml.analysis.types import (
@@ -68,17 +69,11 @@ class PrometheusSource(RangeQuerySource[PromMetric, _Series]):
     def query_range(self, query: str, start: float, end: float) -> _Series:
         """The matrix of one range query: labels and values per timestamp of each series."""
         params = {"query": query, "start": repr(start), "end": repr(end), "step": repr(self.step)}
-        try:
-            response = self.client.get(f"{self.url}/api/v1/query_range", params=params)
-        except httpx.HTTPError as e:
-            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
+        response = get(self.kind, self.client, self.url, "/api/v1/query_range", params)
         body = _json(response)
         error = body.get("error") if isinstance(body, dict) else None
-        if response.status_code in (400, 422):
-            raise Rejected(self.kind, f"query {query!r}: {error or response.status_code}")
-        if response.status_code >= 500:
-            raise Unavailable(self.kind, f"HTTP {response.status_code}: {error or 'no detail'}")
-        if response.status_code != 200 or not isinstance(body, dict):
+        raise_for_status(self.kind, f"query {query!r}", response, error)
+        if not isinstance(body, dict):
             raise BadResponse(self.kind, f"HTTP {response.status_code} from {response.url}")
         data = body.get("data")
         if body.get("status") != "success" or not isinstance(data, dict):

@@ -3,7 +3,6 @@ cut into a grid of `step` seconds, fetched in chunks, and samples built per metr
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar, Generic, TypeVar
@@ -11,9 +10,9 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 
 from sentra_adapters.errors import BadResponse, Misconfigured
-from sentra_adapters.telemetry.base import Window
+from sentra_adapters.options import cohort_names
+from sentra_adapters.telemetry.base import Window, by_name, grid, requested
 from sentra_adapters.telemetry.templates import TemplatedMetric
-from sentra_adapters.traffic.weights import cohort_names
 from sentra_ml.analysis.types import Cohort, Sample, SampleError
 
 MAX_POINTS = 10_000  # both refuse range queries of more than 11,000 points per series
@@ -52,9 +51,7 @@ class RangeQuerySource(ABC, Generic[M, R]):
             raise Misconfigured(self.kind, f"step: must be >= 0.001 s, got {step}")
         self.url = url.rstrip("/")
         self.cohorts = cohort_names(self.kind, cohorts, "cohorts")
-        self._metrics = {m.name: m for m in metrics}
-        if len(self._metrics) != len(metrics):
-            raise Misconfigured(self.kind, "metrics: duplicate names")
+        self._metrics = by_name(self.kind, metrics)
         self.step = step
         self.timeout = timeout
         self.client = client or httpx.Client(timeout=timeout)
@@ -66,14 +63,8 @@ class RangeQuerySource(ABC, Generic[M, R]):
     def fetch(self, metric: str, cohort: Cohort, start: float, end: float) -> Window:
         """Samples whose intervals end in [start, end], on a grid of `step` seconds so that
         successive windows tile without overlap."""
-        spec = self._metrics.get(metric)
-        if spec is None:
-            raise Misconfigured(self.kind, f"unknown metric {metric!r}; known: {self.metrics()}")
-        if cohort not in self.cohorts:
-            raise Misconfigured(self.kind, f"unknown cohort {cohort!r}")
-        cohort = Cohort(cohort)
-        first = math.ceil(start / self.step) * self.step
-        last = math.floor(end / self.step) * self.step
+        spec, cohort = requested(self.kind, self._metrics, self.cohorts, metric, cohort)
+        first, last = grid(start, end, self.step)
         results = {
             name: self._range(spec.render(name, self.cohorts[cohort], self.step), first, last)
             for name in spec.queries

@@ -1,4 +1,7 @@
-"""The source registry: built-in backends plus the ``sentra.sources`` entry-point group."""
+"""The source registry: every built-in backend, plus plugins from the ``sentra.sources`` group.
+
+This table is the one list of Sentra's own sources (``pyproject.toml`` declares none of them).
+"""
 
 from __future__ import annotations
 

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
-from sentra_adapters.traffic.weights import cohort_names
+from sentra_adapters.errors import BadResponse, Misconfigured
+from sentra_adapters.http import get, raise_for_status
+from sentra_adapters.options import cohort_names
 from sentra_ml.analysis.types import Cohort, MetricKind
 
 
@@ -143,19 +144,8 @@ class TempoTraces:
         self.client.close()
 
     def _get(self, query: str, params: Mapping[str, str]) -> list[Any]:
-        headers = {"X-Scope-OrgID": self.tenant} if self.tenant else {}
-        url = f"{self.url}/api/search"
-        try:
-            response = self.client.get(url, params=params, headers=headers)
-        except httpx.HTTPError as e:
-            raise Unavailable(self.kind, f"{self.url}: {type(e).__name__}: {e}") from e
-        status, detail = response.status_code, response.text.strip()[:200] or "no detail"
-        if status == 429 or status >= 500:
-            raise Unavailable(self.kind, f"search {query!r}: HTTP {status}: {detail}")
-        if status in (401, 403, 404):
-            raise Misconfigured(self.kind, f"{url}: HTTP {status}: {detail}")
-        if status != 200:
-            raise Rejected(self.kind, f"search {query!r}: HTTP {status}: {detail}")
+        response = get(self.kind, self.client, self.url, "/api/search", params, self.tenant)
+        raise_for_status(self.kind, f"search {query!r}", response)
         try:
             traces = response.json().get("traces") or []  # Tempo omits an empty list
             if not isinstance(traces, list):

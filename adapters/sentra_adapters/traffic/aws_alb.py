@@ -13,20 +13,19 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sentra_adapters.aws import aws_call, aws_client
-from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.errors import BadResponse, Conflict
+from sentra_adapters.options import distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
-    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 
-class ALBRouter:
+class ALBRouter(HeldWeightsRouter):
     """Weights of two target groups forwarded to by listener `listener_arn`, or by its rule
     `rule_arn` when given; ALB weights are integers 0-999.
 
@@ -53,9 +52,7 @@ class ALBRouter:
     ) -> None:
         self.listener_arn = listener_arn
         self.rule_arn = rule_arn
-        self.target_groups = cohort_names(self.kind, target_groups, "target_groups")
-        if len(set(self.target_groups.values())) != 2:
-            raise Misconfigured(self.kind, "target_groups: baseline and canary must differ")
+        self.target_groups = distinct_cohort_names(self.kind, target_groups, "target_groups")
         self.client = client or aws_client(
             "elbv2",
             region=region,
@@ -89,17 +86,6 @@ class ALBRouter:
     def get_weights(self) -> Weights:
         """The weights the forward action holds now."""
         return percent(self.kind, self._weights_of(self._forward(self._actions())))
-
-    def verify(self, weights: Mapping[str, float]) -> Verification:
-        """CONFIRMED when the forward action has `weights` (the ALB applies what it holds)."""
-        wanted = check_weights(self.kind, weights)
-        held = self.get_weights()
-        close = same_split(held, wanted, self.resolution)
-        return Verification.CONFIRMED if close else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary or back to the baseline target group."""
-        self.set_weights(final_weights(outcome))
 
     @property
     def _where(self) -> str:

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 
 from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured
+from sentra_adapters.options import distinct_cohort_names
 from sentra_adapters.traffic.aws_alb import ALBRouter
 from sentra_adapters.traffic.base import Outcome, Verification, final_weights
-from sentra_adapters.traffic.weights import Weights, check_weights, cohort_names, integer_weights
+from sentra_adapters.traffic.weights import Weights, check_weights, integer_weights
 from sentra_ml.analysis.types import Cohort
 
 
@@ -48,9 +49,7 @@ class ECSRouter:
     ) -> None:
         self.cluster = cluster
         self.service = service
-        self.task_sets = cohort_names(self.kind, task_sets, "task_sets")
-        if len(set(self.task_sets.values())) != 2:
-            raise Misconfigured(self.kind, "task_sets: baseline and canary must differ")
+        self.task_sets = distinct_cohort_names(self.kind, task_sets, "task_sets")
         self.listener_arn = listener_arn
         self.rule_arn = rule_arn
         options: dict[str, Any] = {

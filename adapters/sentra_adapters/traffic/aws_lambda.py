@@ -25,19 +25,18 @@ from sentra_adapters.errors import (
     Conflict,
     Misconfigured,
 )
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
-    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 
-class LambdaRouter:
+class LambdaRouter(HeldWeightsRouter):
     """Weights of two published versions behind alias `alias` of function `function`.
 
     `versions` maps each cohort to its version number. `attempts` bounds the writes tried when
@@ -64,18 +63,14 @@ class LambdaRouter:
     ) -> None:
         self.function = function
         self.alias = alias
-        self.versions = cohort_names(
+        self.versions = distinct_cohort_names(
             self.kind, {c: str(v) for c, v in versions.items()}, "versions"
         )
         if not all(v.isdigit() for v in self.versions.values()):
             # routing needs published versions: never $LATEST, never another alias
             numbers = {str(c): v for c, v in self.versions.items()}
             raise Misconfigured(self.kind, f"versions: need version numbers, got {numbers}")
-        if len(set(self.versions.values())) != 2:
-            raise Misconfigured(self.kind, "versions: baseline and canary must differ")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.client = client or aws_client(
             "lambda",
             region=region,
@@ -117,17 +112,6 @@ class LambdaRouter:
     def get_weights(self) -> Weights:
         """The weights the alias holds now."""
         return percent(self.kind, self._weights_of(*_routing_of(self._read())))
-
-    def verify(self, weights: Mapping[str, float]) -> Verification:
-        """CONFIRMED when the alias routes by `weights` (Lambda applies what the alias holds)."""
-        wanted = check_weights(self.kind, weights)
-        held = self.get_weights()
-        close = same_split(held, wanted, self.resolution)
-        return Verification.CONFIRMED if close else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary version or back to the baseline version."""
-        self.set_weights(final_weights(outcome))
 
     @property
     def _name(self) -> str:

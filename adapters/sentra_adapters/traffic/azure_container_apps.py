@@ -21,11 +21,11 @@ from azure.mgmt.appcontainers import ContainerAppsAPIClient
 
 from sentra_adapters.azure import arm_client, await_operation, azure_call
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured, Rejected
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
     same_split,
@@ -38,7 +38,7 @@ def raw(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
     return pipeline_response.http_response.json()
 
 
-class ContainerAppsRouter:
+class ContainerAppsRouter(HeldWeightsRouter):
     """Weights of two revisions of Container App `app` in `resource_group`.
 
     `revisions` maps each cohort to a revision name (``app--suffix``). A `client`
@@ -66,14 +66,10 @@ class ContainerAppsRouter:
         connection_verify: bool | str | None = None,
         client: Any = None,
     ) -> None:
-        self.revisions = cohort_names(self.kind, revisions, "revisions")
-        if len(set(self.revisions.values())) != 2:
-            raise Misconfigured(self.kind, "revisions: baseline and canary must differ")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
+        self.revisions = distinct_cohort_names(self.kind, revisions, "revisions")
         self.resource_group = resource_group
         self.app = app
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.operation_timeout = operation_timeout
         self.poll_interval = poll_interval
         self.client = client or arm_client(
@@ -134,10 +130,6 @@ class ContainerAppsRouter:
         close = same_split(held, wanted, self.resolution)
         settled = app["properties"].get("provisioningState") == "Succeeded"
         return Verification.CONFIRMED if close and settled else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary revision or back to the baseline revision."""
-        self.set_weights(final_weights(outcome))
 
     @property
     def _what(self) -> str:

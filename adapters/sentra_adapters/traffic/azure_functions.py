@@ -27,21 +27,20 @@ from azure.mgmt.web import WebSiteManagementClient
 
 from sentra_adapters.azure import arm_client, await_operation, azure_call
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
+from sentra_adapters.options import cohort_names
 from sentra_adapters.traffic.azure_container_apps import raw
-from sentra_adapters.traffic.base import Outcome, Verification
+from sentra_adapters.traffic.base import HeldWeightsRouter, Outcome
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
-    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 _SELF_RAMPING = ("changeStep", "changeIntervalInMinutes", "changeDecisionCallbackUrl")
 
 
-class FunctionsSlotRouter:
+class FunctionsSlotRouter(HeldWeightsRouter):
     """The share of function app `site` (in `resource_group`) routed to a deployment slot.
 
     `slots` maps the baseline to ``production`` and the canary to a slot name (``staging``). A
@@ -98,13 +97,6 @@ class FunctionsSlotRouter:
         """The shares the production site's routing rules hold now."""
         share = self._share(self._rules(self._config()), self._host())
         return {Cohort.BASELINE: round(100.0 - share, 6), Cohort.CANARY: share}
-
-    def verify(self, weights: Mapping[str, float]) -> Verification:
-        """CONFIRMED when the rules hold `weights` (App Service applies what config/web holds)."""
-        wanted = check_weights(self.kind, weights)
-        held = self.get_weights()
-        close = same_split(held, wanted, self.resolution)
-        return Verification.CONFIRMED if close else Verification.MISMATCH
 
     def finalize(self, outcome: Outcome) -> None:
         """RESTORE: no traffic to the slot. PROMOTE: no traffic to the slot, then swap it into

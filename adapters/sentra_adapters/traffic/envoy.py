@@ -16,22 +16,21 @@ from typing import Any, ClassVar
 import httpx
 
 from sentra_adapters.errors import BadResponse, Conflict, Rejected, Unavailable
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.files import exclusive, read_text, replace_atomically
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
-    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 _ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 
 
-class EnvoyRouter:
+class EnvoyRouter(HeldWeightsRouter):
     """Weights of two clusters behind route configuration `route_name`.
 
     `rds_file` is the ``path_config_source.path`` Envoy watches (with ``watched_directory`` set to
@@ -80,17 +79,6 @@ class EnvoyRouter:
     def get_weights(self) -> Weights:
         """The weights Envoy applies now, from its admin config dump."""
         return percent(self.kind, self._live()[1])
-
-    def verify(self, weights: Mapping[str, float]) -> Verification:
-        """CONFIRMED when Envoy's live route has `weights`."""
-        wanted = check_weights(self.kind, weights)
-        held = self.get_weights()
-        close = same_split(held, wanted, self.resolution)
-        return Verification.CONFIRMED if close else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary or back to the baseline."""
-        self.set_weights(final_weights(outcome))
 
     def _render(self, ints: Mapping[Cohort, int], version: str) -> str:
         route = {

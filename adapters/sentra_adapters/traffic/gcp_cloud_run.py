@@ -31,11 +31,11 @@ from sentra_adapters.errors import (
     Rejected,
     Unavailable,
 )
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
     same_split,
@@ -48,7 +48,7 @@ _LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATE
 _SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
 
 
-class CloudRunRouter:
+class CloudRunRouter(HeldWeightsRouter):
     """Percent of requests per revision of Cloud Run service `service`
     (``projects/P/locations/L/services/S``).
 
@@ -81,14 +81,10 @@ class CloudRunRouter:
                 self.kind, f"service: need projects/P/locations/L/services/S, got {service!r}"
             )
         self.service = service
-        self.revisions = cohort_names(
+        self.revisions = distinct_cohort_names(
             self.kind, {c: str(r).rsplit("/", 1)[-1] for c, r in revisions.items()}, "revisions"
         )
-        if len(set(self.revisions.values())) != 2:
-            raise Misconfigured(self.kind, "revisions: baseline and canary must differ")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.timeout = timeout
         self.operation_timeout = operation_timeout
         self.poll_interval = poll_interval
@@ -146,10 +142,6 @@ class CloudRunRouter:
         served = percent(self.kind, serving)
         close = same_split(served, wanted, self.resolution)
         return Verification.CONFIRMED if close else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary revision or back to the baseline revision."""
-        self.set_weights(final_weights(outcome))
 
     def _served(self, service: run_v2.Service) -> None:
         """Rejected when Cloud Run failed to serve the service's current generation."""

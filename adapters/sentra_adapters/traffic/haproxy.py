@@ -14,20 +14,19 @@ from pathlib import Path
 from typing import ClassVar
 
 from sentra_adapters.errors import BadResponse, Rejected, Unavailable
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter
 from sentra_adapters.traffic.files import exclusive, replace_atomically
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
-    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 
-class HAProxyRouter:
+class HAProxyRouter(HeldWeightsRouter):
     """Weights of two servers of one backend; HAProxy accepts 0-256, Sentra writes 0-200.
 
     `socket` is the admin-level stats socket: a path, or ``host:port`` for a TCP one.
@@ -67,17 +66,6 @@ class HAProxyRouter:
     def get_weights(self) -> Weights:
         """The live weights, from ``get weight``."""
         return percent(self.kind, self._read())
-
-    def verify(self, weights: Mapping[str, float]) -> Verification:
-        """CONFIRMED when HAProxy's live weights equal `weights`."""
-        wanted = check_weights(self.kind, weights)
-        held = self.get_weights()
-        close = same_split(held, wanted, self.resolution)
-        return Verification.CONFIRMED if close else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary or back to the baseline."""
-        self.set_weights(final_weights(outcome))
 
     def save_state(self) -> None:
         """Writes every backend's server state where HAProxy reads it on reload."""

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
-from sentra_adapters.errors import Conflict, Misconfigured, Rejected
+from sentra_adapters.errors import Conflict, Rejected
 from sentra_ml.analysis.types import Cohort
 
 Weights = dict[Cohort, float]
@@ -68,18 +68,6 @@ def percent(backend: str, ints: Mapping[Cohort, float]) -> Weights:
     if total <= 0:
         raise Conflict(backend, "no cohort has a positive weight: the service takes no traffic")
     return {c: 100.0 * ints[c] / total for c in _COHORTS}
-
-
-def cohort_names(backend: str, names: Mapping[str, str], what: str) -> dict[Cohort, str]:
-    """A backend name (server, cluster...) per cohort; both cohorts required, nothing else."""
-    unknown = sorted(set(names) - set(_COHORTS))
-    missing = [str(c) for c in _COHORTS if c not in names]
-    if unknown or missing:
-        raise Misconfigured(
-            backend,
-            f"{what}: need exactly baseline and canary, missing {missing}, unknown {unknown}",
-        )
-    return {c: names[c] for c in _COHORTS}
 
 
 def same_split(

@@ -34,6 +34,7 @@ from sentra_ml.analysis.incumbents.base import LatencyDistribution, StepRule
 from sentra_ml.analysis.incumbents.kayenta_judge import (
     Classification,
     Label,
+    ScoreClass,
     classify,
     score,
     score_class,
@@ -127,23 +128,23 @@ class Kayenta(StepRule):
         results = self.judge(t)
         value = score([c for _, c in results])
         self.score, self.risk = value, 1.0 - value / 100.0
-        verdict = score_class(value, self.pass_threshold, self.marginal_threshold)
-        head = f"Kayenta: score {value:.0f} ({verdict})"
+        judged = score_class(value, self.pass_threshold, self.marginal_threshold)
+        head = f"Kayenta: score {value:.0f} ({judged})"
         reasons = [
             f"{name}: {c.label}" + (f" ({c.reason})" if c.reason else "") for name, c in results
         ]
         last = self._step_judgements >= self.judgements_per_step
-        if verdict == "Fail":
+        if judged is ScoreClass.FAIL:
             self._finish(Action.ROLLBACK, t)
             head += f" < marginal {self.marginal_threshold:g}, rolling back"
-        elif verdict == "Marginal" and last and self._step_retries >= self.marginal_retries:
+        elif judged is ScoreClass.MARGINAL and last and self._step_retries >= self.marginal_retries:
             self._finish(Action.ROLLBACK, t)
             head += " again at the end of the stage, rolling back"
-        elif verdict == "Marginal" and last:
+        elif judged is ScoreClass.MARGINAL and last:
             self._step_retries += 1
             self._step_judgements -= 1
             head += f", holding at {self.weight:g} % for one more judgement"
-        elif verdict == "Pass" and last:
+        elif judged is ScoreClass.PASS and last:
             head += self._advance(t)
         else:
             head += f", stage continues at {self.weight:g} %"

@@ -41,6 +41,14 @@ class Label(StrEnum):
     ERROR = "Error"
 
 
+class ScoreClass(StrEnum):
+    """ThresholdScoreClassifier's outcome for the canary as a whole."""
+
+    PASS = "Pass"
+    MARGINAL = "Marginal"
+    FAIL = "Fail"
+
+
 @dataclass(frozen=True)
 class MannWhitneyResult:
     estimate: float
@@ -182,9 +190,11 @@ def score(results: Sequence[Classification]) -> float:
     return 100.0 * sum(r.label is Label.PASS for r in counted) / len(counted)
 
 
-def score_class(value: float, pass_threshold: float = 95.0, marginal: float = 75.0) -> str:
-    """ThresholdScoreClassifier: "Pass", "Marginal" or "Fail"."""
-    return "Pass" if value >= pass_threshold else "Marginal" if value >= marginal else "Fail"
+def score_class(value: float, pass_threshold: float = 95.0, marginal: float = 75.0) -> ScoreClass:
+    """ThresholdScoreClassifier: PASS, MARGINAL or FAIL."""
+    if value >= pass_threshold:
+        return ScoreClass.PASS
+    return ScoreClass.MARGINAL if value >= marginal else ScoreClass.FAIL
 
 
 def _clean(v: FloatArray, nan_strategy: str, outlier_factor: float | None) -> FloatArray:

@@ -14,7 +14,7 @@ from sentra_adapters.traffic.registry import routers
 from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.analysis.types import Action, SampleError, SpecError
 from sentra_ml.api import trace_config
 from sentra_ml.api.checks import check_lines
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
@@ -236,7 +236,7 @@ def _record_manual(
     promote = body.action is ManualAction.PROMOTE
     verdict = {
         "ts": now,
-        "action": "promote" if promote else "rollback",
+        "action": Action.PROMOTE if promote else Action.ROLLBACK,
         "risk": (latest or {}).get("risk", 0.0),
         "weight": 100.0 if promote else 0.0,
         "score": (latest or {}).get("score", 0.0),

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, st
 from sentra_ml.api.auth import bearer, check_role
 from sentra_ml.api.deps import Services, authenticate
 from sentra_ml.spec import clip
-from sentra_ml.store import bus as channels
+from sentra_ml.store import keys
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.tokens import Role
 
@@ -27,13 +27,13 @@ NO_SUCH_ROLLOUT = 4404
 @router.websocket("/stream")
 async def stream_all(ws: WebSocket) -> None:
     """Everything that happens to any rollout."""
-    await _serve(ws, channels.ALL, None)
+    await _serve(ws, keys.EVENTS, None)
 
 
 @router.websocket("/rollouts/{rollout_id}/stream")
 async def stream_rollout(ws: WebSocket, rollout_id: str) -> None:
     """One rollout: first its current verdict, then every change."""
-    await _serve(ws, channels.rollout_channel(rollout_id), rollout_id)
+    await _serve(ws, keys.rollout_events(rollout_id), rollout_id)
 
 
 async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:

@@ -8,11 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.types import SampleError, SpecError
 from sentra_ml.api.deps import ServicesDep, Viewer
 from sentra_ml.api.schemas import VerdictRequest
-from sentra_ml.ingest import CounterIngest
+from sentra_ml.judge_session import JudgeSession
 from sentra_ml.store.learners import saved_learner
 
 router = APIRouter(prefix="/v1", tags=["verdicts"])
@@ -24,15 +23,12 @@ def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, A
     try:
         spec = body.spec.to_spec()
         start = min(line.ts for line in body.lines)
-        judge = RolloutJudge(spec, start, saved_learner(svc.learners, spec.service))
+        session = JudgeSession.starting(spec, start, saved_learner(svc.learners, spec.service))
     except (SpecError, ValueError) as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
-    counters = CounterIngest()
     for i, line in sorted(enumerate(body.lines), key=lambda pair: pair[1].ts):
         try:
-            sample = counters.sample(line)
-            if sample is not None:
-                judge.observe(sample)
+            session.observe_line(line)
         except SampleError as err:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"lines.{i}: {err}"
@@ -43,6 +39,6 @@ def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, A
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "now: must not be before the oldest line's ts"
         )
-    verdict = judge.evaluate(now).to_dict()
+    verdict = session.evaluate(now).to_dict()
     svc.metrics.verdicts.labels(str(verdict["action"])).inc()
     return verdict

@@ -41,16 +41,6 @@ def test_nothing_is_flagged_while_warming_up() -> None:
         assert learner.update({"x": float(i % 3) * 1000}, i * MINUTE).score == 0.0
 
 
-def test_scoring_learns_nothing_and_update_scores_before_learning() -> None:
-    learner = ServiceLearner()
-    stream(learner, 600)
-    x = {"latency.p99.log": 9.0, "errors.ratio": 0.2}
-    before = learner.to_bytes()
-    score = learner.score_one(x, 600 * MINUTE)
-    assert learner.to_bytes() == before
-    assert learner.update(x, 600 * MINUTE).score == score
-
-
 def test_a_spike_is_flagged_and_attributed_to_its_feature() -> None:
     learner = ServiceLearner()
     stream(learner, 3000)
@@ -91,15 +81,6 @@ def test_missing_and_new_features_are_handled() -> None:
     d = learner.update({"latency.p99.log": math.nan, "cpu": 0.5}, 300 * MINUTE)
     assert 0.0 <= d.score <= 1.0
     assert "cpu" in learner.trackers
-
-
-def test_checkpoint_round_trip_continues_exactly() -> None:
-    learner = ServiceLearner()
-    stream(learner, 1500)
-    restored = ServiceLearner.from_bytes(learner.to_bytes())
-    a = stream(learner, 300, seed=5, start=1500)
-    b = stream(restored, 300, seed=5, start=1500)
-    assert a == b
 
 
 def test_from_bytes_refuses_other_or_truncated_bytes() -> None:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from kubernetes import client as k8s
 
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
+from sentra_adapters.options import check_attempts
 from sentra_adapters.traffic.base import Outcome
 from sentra_adapters.traffic.k8s.api import api_client, call, resource_version
 
@@ -56,11 +57,9 @@ class ArgoRollout:
         kubeconfig_context: str | None = None,
         client: k8s.ApiClient | None = None,
     ) -> None:
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
         self.rollout = rollout
         self.namespace = namespace
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.timeout = timeout
         self.api = k8s.CustomObjectsApi(client or api_client(self.kind, host, kubeconfig_context))
 

@@ -15,21 +15,22 @@ from typing import Any, ClassVar
 from kubernetes import client as k8s
 
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.k8s.api import api_client, call, update
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
+    same_split,
 )
 from sentra_ml.analysis.types import Cohort
 
 GROUP = "gateway.networking.k8s.io"
 
 
-class GatewayRouter:
+class GatewayRouter(HeldWeightsRouter):
     """Weights of two Services in HTTPRoute `route` of `namespace`.
 
     `services` maps each cohort to its Service name. `attempts` bounds the writes tried when the
@@ -55,14 +56,10 @@ class GatewayRouter:
         client: k8s.ApiClient | None = None,
     ) -> None:
         self.route = route
-        self.services = cohort_names(self.kind, services, "services")
-        if len(set(self.services.values())) != 2:
-            raise Misconfigured(self.kind, "services: baseline and canary must differ")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
+        self.services = distinct_cohort_names(self.kind, services, "services")
         self.namespace = namespace
         self.version = version
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.timeout = timeout
         self.api = k8s.CustomObjectsApi(client or api_client(self.kind, host, kubeconfig_context))
 
@@ -73,7 +70,7 @@ class GatewayRouter:
 
         def plan(route: dict[str, Any], version: str) -> dict[str, Any] | None:
             # rules that disagree are made to agree, not refused: Sentra owns these weights
-            if all(_close(held, wanted, 1e-9) for held in self._per_rule(route)):
+            if all(same_split(held, wanted, 2e-9) for held in self._per_rule(route)):
                 return None
             changed = copy.deepcopy(route)
             for refs in self._rules(changed):
@@ -94,7 +91,7 @@ class GatewayRouter:
         wanted = check_weights(self.kind, weights)
         route = self._read()
         held = self._weights(route)
-        if not _close(held, wanted, self.resolution / 2):
+        if not same_split(held, wanted, self.resolution):
             return Verification.MISMATCH
         parents = (route.get("status") or {}).get("parents") or []
         if not parents:
@@ -102,10 +99,6 @@ class GatewayRouter:
         generation = route["metadata"].get("generation")
         accepted = all(_accepted(p, generation) for p in parents)
         return Verification.CONFIRMED if accepted else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary Service or back to the baseline Service."""
-        self.set_weights(final_weights(outcome))
 
     @property
     def _what(self) -> str:
@@ -196,10 +189,6 @@ class GatewayRouter:
                 ints[cohort] = weight
             found.append(percent(self.kind, ints))
         return found
-
-
-def _close(held: Weights, wanted: Weights, tolerance: float) -> bool:
-    return all(abs(held[c] - wanted[c]) <= tolerance for c in wanted)
 
 
 def _accepted(parent: Mapping[str, Any], generation: Any) -> bool:

@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 from kubernetes import client as k8s
 
 from sentra_adapters.errors import BadResponse, Misconfigured
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.k8s.api import JSON_PATCH, api_client, call, update
-from sentra_adapters.traffic.weights import Weights, check_weights, cohort_names, integer_weights
+from sentra_adapters.traffic.weights import Weights, check_weights, integer_weights
 from sentra_ml.analysis.types import Cohort
 
 CANARY = "nginx.ingress.kubernetes.io/canary"
@@ -25,7 +26,7 @@ WEIGHT = f"{CANARY}-weight"
 TOTAL = f"{CANARY}-weight-total"
 
 
-class IngressNginxRouter:
+class IngressNginxRouter(HeldWeightsRouter):
     """Weights as the canary Ingress's ``canary-weight``, in percent (ingress-nginx's default
     total of 100, so whole percents).
 
@@ -49,13 +50,9 @@ class IngressNginxRouter:
         kubeconfig_context: str | None = None,
         client: k8s.ApiClient | None = None,
     ) -> None:
-        self.ingresses = cohort_names(self.kind, ingresses, "ingresses")
-        if len(set(self.ingresses.values())) != 2:
-            raise Misconfigured(self.kind, "ingresses: baseline and canary must differ")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
+        self.ingresses = distinct_cohort_names(self.kind, ingresses, "ingresses")
         self.namespace = namespace
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.timeout = timeout
         self.api = k8s.NetworkingV1Api(client or api_client(self.kind, host, kubeconfig_context))
 
@@ -93,10 +90,6 @@ class IngressNginxRouter:
         if abs(self.get_weights()[Cohort.CANARY] - wanted[Cohort.CANARY]) > self.resolution / 2:
             return Verification.MISMATCH
         return Verification.UNSUPPORTED
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All traffic to the canary Ingress's backend or back to the main Ingress's."""
-        self.set_weights(final_weights(outcome))
 
     def _what(self, cohort: Cohort) -> str:
         return f"Ingress {self.namespace}/{self.ingresses[cohort]}"

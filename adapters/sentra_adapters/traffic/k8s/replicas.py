@@ -16,19 +16,19 @@ from typing import Any, ClassVar
 from kubernetes import client as k8s
 
 from sentra_adapters.errors import BadResponse, Misconfigured
-from sentra_adapters.traffic.base import Outcome, Verification, final_weights
+from sentra_adapters.options import check_attempts, distinct_cohort_names
+from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.k8s.api import JSON_PATCH, api_client, call, update
 from sentra_adapters.traffic.weights import (
     Weights,
     check_weights,
-    cohort_names,
     integer_weights,
     percent,
 )
 from sentra_ml.analysis.types import Cohort
 
 
-class ReplicaRatioRouter:
+class ReplicaRatioRouter(HeldWeightsRouter):
     """Weights as the replica counts of two Deployments of `namespace` behind one Service.
 
     `deployments` maps each cohort to its Deployment; `replicas` is the total pod count, so a
@@ -51,16 +51,12 @@ class ReplicaRatioRouter:
         kubeconfig_context: str | None = None,
         client: k8s.ApiClient | None = None,
     ) -> None:
-        self.deployments = cohort_names(self.kind, deployments, "deployments")
-        if len(set(self.deployments.values())) != 2:
-            raise Misconfigured(self.kind, "deployments: baseline and canary must differ")
+        self.deployments = distinct_cohort_names(self.kind, deployments, "deployments")
         if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 100:
             raise Misconfigured(self.kind, f"replicas: must be an integer in 1-100, got {replicas}")
-        if attempts < 1:
-            raise Misconfigured(self.kind, f"attempts: must be >= 1, got {attempts}")
         self.replicas = replicas
         self.namespace = namespace
-        self.attempts = attempts
+        self.attempts = check_attempts(self.kind, attempts)
         self.timeout = timeout
         self.api = k8s.AppsV1Api(client or api_client(self.kind, host, kubeconfig_context))
 
@@ -87,10 +83,6 @@ class ReplicaRatioRouter:
             return Verification.MISMATCH
         ready = all(_rolled_out(d) for d in objects.values())
         return Verification.CONFIRMED if ready else Verification.MISMATCH
-
-    def finalize(self, outcome: Outcome) -> None:
-        """All pods in the canary Deployment (PROMOTE) or back in the baseline's (RESTORE)."""
-        self.set_weights(final_weights(outcome))
 
     def _what(self, cohort: Cohort) -> str:
         return f"Deployment {self.namespace}/{self.deployments[cohort]}"
