@@ -146,6 +146,7 @@ def _exit_after(seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", required=True, help="the cohort this process serves")
     parser.add_argument("--version", default="v1", help="the `version` label of its metrics")
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     service = DemoService(args.name, args.version, fault, args.seed)
     if args.fault == "crash":
         _exit_after(args.size)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(service))
+    server = ThreadingHTTPServer((args.host, args.port), handler_for(service))
     server.daemon_threads = True
     server.serve_forever()
 
