@@ -23,7 +23,9 @@ from deploy_tools import (
     services,
     tool,
 )
+from typer.testing import CliRunner
 
+from sentra_ml.cli import app
 from sentra_ml.settings import Settings
 
 
@@ -88,6 +90,10 @@ def test_the_sentra_image_runs_real_sentra_commands_with_valid_options() -> None
     assert set(commands) == {"sentra", "controller"}
     for name, argv in commands.items():
         assert sentra_command_error(argv) is None, f"{name}: {sentra_command_error(argv)}"
+        shown = CliRunner().invoke(app, [argv[0], "--help"])
+        assert shown.exit_code == 0 and all(
+            word in shown.output for word in argv[1:] if word.startswith("--")
+        ), shown.output
     assert sentra_command_error(["controller", "--metrics-port", "not-a-port"])
     assert sentra_command_error(["serve", "--no-such-option"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -157,14 +158,17 @@ def served(installed: Installed, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     try:
         yield f"http://127.0.0.1:{port}", tmp_path
     finally:
-        proc.terminate()
+        proc.terminate()  # what `docker stop` sends
         try:
-            proc.wait(timeout=15)
+            code = proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            code = proc.wait()
         assert proc.stderr is not None
+        stderr = proc.stderr.read().decode()
         proc.stderr.close()
+    # uvicorn shuts down, then re-raises the signal it caught: -SIGTERM (143 in a container)
+    assert code in (0, -signal.SIGTERM) and "Traceback" not in stderr, f"exit {code}: {stderr}"
 
 
 @pytest.mark.timeout(120)
