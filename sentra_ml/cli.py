@@ -164,6 +164,9 @@ def controller(
     metrics_port: Annotated[
         int, typer.Option(help="Port of /metrics (0: none).", min=0, max=65535)
     ] = 9108,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address of /metrics (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
 ) -> None:
     """Judge rollouts and shift their traffic; replicas share them through Redis leases."""
     import logging
@@ -186,7 +189,7 @@ def controller(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     metrics = ControllerMetrics()
     if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
     scheduler = Scheduler(standalone_controller(settings, metrics))
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

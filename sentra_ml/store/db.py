@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_SECONDS = 120
 
 
 def make_engine(url: str) -> Engine:
@@ -48,12 +51,36 @@ def make_engine(url: str) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). On MySQL, replicas that start
+    together take turns: one migrates, the others then find nothing to do."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.begin() as connection, _migration_lock(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _migration_lock(connection: Connection) -> Iterator[None]:
+    """MySQL's advisory lock for this database, held by the session (DDL commits implicitly,
+    so a transaction cannot serialize migrations). Without it, two replicas on a fresh
+    database both run CREATE TABLE and all but one fail with "already exists"."""
+    if connection.dialect.name != "mysql":
+        yield
+        return
+    name = f"sentra.migrations.{connection.engine.url.database}"[:64]
+    got = connection.execute(
+        text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": MIGRATION_LOCK_SECONDS}
+    ).scalar()
+    if got != 1:
+        raise TimeoutError(
+            f"database: another process held the migration lock {name!r} "
+            f"for {MIGRATION_LOCK_SECONDS} s"
+        )
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
