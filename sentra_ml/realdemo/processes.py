@@ -80,14 +80,24 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 class Supervisor:
-    """Keeps `command` running: restarts it `restart_delay` seconds after each exit (a crash
-    loop's pod, restarted by its orchestrator)."""
+    """Keeps `command` running as Kubernetes restarts a crashing container: `restart_delay`
+    seconds after its first exit, doubling after each further exit up to `max_delay`
+    (CrashLoopBackOff), back to `restart_delay` once a process has run for `max_delay`."""
 
-    def __init__(self, command: Sequence[str], log: Path, restart_delay: float = 3.0) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        log: Path,
+        restart_delay: float = 3.0,
+        max_delay: float = 60.0,
+    ) -> None:
         self.command = list(command)
         self.log = log
         self.restart_delay = restart_delay
+        self.max_delay = max_delay
         self.restarts = 0
+        self._delay = restart_delay
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.proc = self._spawn()
@@ -105,10 +115,16 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            if self.proc.poll() is not None and not self._stop.wait(self.restart_delay):
+            if self.proc.poll() is not None:
+                if time.monotonic() - self._started >= self.max_delay:
+                    self._delay = self.restart_delay  # it ran long enough: not a crash loop
+                if self._stop.wait(self._delay):
+                    break
                 with self._lock:
                     self.proc = self._spawn()
+                    self._started = time.monotonic()
                     self.restarts += 1
+                self._delay = min(2 * self._delay, self.max_delay)
             self._stop.wait(0.05)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from sentra_ml.analysis.judge.drift import DriftWatch
 from sentra_ml.analysis.judge.normal import ServiceNormal
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
+from sentra_ml.analysis.judge.traffic_share import TrafficShare
 from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
 
 _TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
@@ -25,7 +26,9 @@ class RolloutJudge:
     canary that is within tolerance stays below `alpha` however often `evaluate` is called.
     With a `learner` (the service's, see `ServiceNormal`) the judge also pauses when the
     baseline leaves the service's normal and holds when the canary does; the learner goes on
-    learning the baseline and belongs to the caller, who checkpoints it.
+    learning the baseline and belongs to the caller, who checkpoints it. The traffic-share
+    check (`TrafficShare`, its own budget `alpha`) pauses a canary that serves fewer requests
+    than its weight implies and rolls back one whose share collapsed.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class RolloutJudge:
         }
         self.steps = StepPlanner(spec.policy, start_ts)
         self.drift = DriftWatch(spec)
+        self.share = TrafficShare(spec, spec.alpha, start_ts)
         self.normal = None if learner is None else ServiceNormal(spec, learner)
         self._final: Verdict | None = None
 
@@ -69,6 +73,7 @@ class RolloutJudge:
             raise SampleError(f"metric: unknown metric '{sample.metric}' (known: {known})")
         analyzer.observe(sample)
         self.drift.observe(sample)
+        self.share.observe(sample)
         if self.normal is not None:
             self.normal.observe(sample)
 
@@ -96,7 +101,10 @@ class RolloutJudge:
             holds += self.normal.holds()
             environment = self.normal.environment()
         current = self.steps.weight
-        decision = decide(self.spec, evidence, self.steps, now, holds, environment, predicted)
+        share = self.share.close(now)
+        decision = decide(
+            self.spec, evidence, self.steps, now, holds, environment, predicted, share
+        )
         if decision.step_index != self.steps.index and self.follows_advice:
             self._move(decision.step_index, now)
         verdict = Verdict(
@@ -117,6 +125,7 @@ class RolloutJudge:
     def reached(self, weight: float, now: float) -> None:
         """The router verified `weight` (canary percent) in force at `now`: the step schedule
         stands at the highest step not above it."""
+        self.share.applied(weight, now)
         steps = self.spec.policy.steps
         index = max((i for i, w in enumerate(steps) if w <= weight + 1e-9), default=0)
         if index != self.steps.index:

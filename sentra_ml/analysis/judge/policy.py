@@ -3,8 +3,9 @@
 1. telemetry missing beyond the grace period -> rollback (fail safe to the last healthy state);
 2. the baseline itself moved (its own tests, or the service learner) -> pause, blame nobody;
 3. a critical metric regressed, or the score fell below `min_score` -> rollback;
-   so does a forecast breach at least as likely as the policy's `predictive_rollback`;
-4. telemetry missing or stale -> pause;
+   so does a forecast breach at least as likely as the policy's `predictive_rollback`, and a
+   canary whose share of the requests collapsed (the traffic-share check);
+4. telemetry missing or stale, or the canary serving less than its weight implies -> pause;
 5. a gauge forecast past its tolerance (a slow leak), or a canary unlike anything the service
    has shown (the service learner) -> hold, neither step up nor promote;
 6. otherwise the step planner decides between holding, a step, a larger step and promotion.
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
+from sentra_ml.analysis.judge.traffic_share import ShareCheck, ShareFinding
 from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
 
 
@@ -61,10 +63,11 @@ def decide(
     holds: Sequence[str] = (),
     environment: Sequence[str] = (),
     predicted: Sequence[str] = (),
+    share: ShareCheck | None = None,
 ) -> Decision:
     """The action for this evaluation; `holds`, `environment` and `predicted` (forecast
     breaches likely enough to roll back) are the reasons, in words, of the signals that are not
-    metric tests (forecasts, the service learner)."""
+    metric tests (forecasts, the service learner); `share` what the traffic-share check found."""
     by_status: dict[MetricStatus, list[MetricEvidence]] = {s: [] for s in MetricStatus}
     for e in evidence:
         by_status[e.status].append(e)
@@ -111,6 +114,10 @@ def decide(
             *predicted,
             f"rolling back before the breach: forecast P >= {p:g} (predictive rollback)",
         )
+    if share is not None and share.finding is ShareFinding.COLLAPSE:
+        return verdict(Action.ROLLBACK, 0.0, share.reason)
+    if share is not None:
+        return verdict(Action.PAUSE, held, share.reason)
     if by_status[MetricStatus.STALE]:
         return verdict(
             Action.PAUSE,
