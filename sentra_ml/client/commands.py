@@ -11,18 +11,21 @@ import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from sentra_ml.client.errors import ClientError, ExitCode
 
+if TYPE_CHECKING:
+    from sentra_ml.client.http import SentraClient
+
 rollouts_app = typer.Typer(
     help="Create, follow and act on the rollouts of a running service (SENTRA_URL, SENTRA_TOKEN).",
     no_args_is_help=True,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stdout() -> Console:
@@ -38,9 +41,7 @@ class Output(StrEnum):
     JSON = "json"
 
 
-Url = Annotated[
-    str, typer.Option("--url", envvar="SENTRA_URL", help="The service's address.")
-]  # fmt: skip
+Url = Annotated[str, typer.Option("--url", envvar="SENTRA_URL", help="The service's address.")]
 Token = Annotated[
     str | None,
     typer.Option("--token", envvar="SENTRA_TOKEN", show_default=False,
@@ -48,14 +49,14 @@ Token = Annotated[
 ]  # fmt: skip
 Format = Annotated[
     Output, typer.Option("--output", "-o", help="text for people, json for scripts.")
-]  # fmt: skip
+]
 RolloutId = Annotated[str, typer.Argument(help="The rollout's id (`sentra rollouts list`).")]
 Reason = Annotated[str, typer.Option(help="Why, for the audit trail.")]
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
 @contextlib.contextmanager
-def _client(url: str, token: str | None) -> Iterator[Any]:
+def _client(url: str, token: str | None) -> Iterator[SentraClient]:
     """A client of the service; a `ClientError` inside becomes its message and exit code."""
     from sentra_ml.client.http import SentraClient
 
@@ -189,7 +190,9 @@ def _live(messages: Iterator[dict[str, Any]]) -> None:
             live.update(view.render(), refresh=True)
 
 
-def _act(action: str, rollout_id: str, reason: str, url: str, token: str | None, output: Output):
+def _act(
+    action: str, rollout_id: str, reason: str, url: str, token: str | None, output: Output
+) -> None:
     with _client(url, token) as client:
         before = client.get(rollout_id)["state"]
         rollout = client.act(rollout_id, action, reason)

@@ -28,6 +28,12 @@ class ClientError(Exception):
         self.message = message
 
 
+class BadUrl(ClientError):
+    """`--url` / SENTRA_URL is not an http(s) address."""
+
+    code = ExitCode.USAGE
+
+
 class ServiceUnreachable(ClientError):
     code = ExitCode.UNREACHABLE
 

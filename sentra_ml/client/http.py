@@ -9,6 +9,7 @@ import httpx
 
 from sentra_ml.client.errors import (
     AccessDenied,
+    BadUrl,
     ClientError,
     RequestRefused,
     RolloutNotFound,
@@ -16,12 +17,6 @@ from sentra_ml.client.errors import (
 )
 
 TOKEN_HINT = "set SENTRA_TOKEN (or --token) to a token from `sentra token create`"
-
-
-class BadUrl(ClientError):
-    """`--url` / SENTRA_URL is not an http(s) address."""
-
-    code = 2
 
 
 class SentraClient:
@@ -108,6 +103,12 @@ def error_for(response: httpx.Response) -> ClientError:
         return AccessDenied(f"401 unauthorized: {detail} ({TOKEN_HINT})")
     if status == 403:
         return AccessDenied(f"403 forbidden: {detail}")
+    if status == 404 and detail == "Not Found":  # no route: not a rollout the service named
+        where = response.request.url
+        return RolloutNotFound(
+            f"404 not found: no {where.raw_path.decode()} at {where.host}:"
+            f"{where.port} (is --url / SENTRA_URL a Sentra service?)"
+        )
     if status == 404:
         return RolloutNotFound(f"404 not found: {detail}")
     if status in (409, 422):

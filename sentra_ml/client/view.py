@@ -41,6 +41,7 @@ class RolloutView:
     rollout: dict[str, Any]
     verdict: dict[str, Any] | None = None
     recent: list[str] = field(default_factory=list)
+    _told: tuple[Any, ...] | None = None  # the last verdict said as a line: its action, statuses
 
     @classmethod
     def of(cls, snapshot: dict[str, Any]) -> RolloutView:
@@ -54,16 +55,21 @@ class RolloutView:
         return str(self.rollout.get("state", "?"))
 
     def apply(self, message: dict[str, Any]) -> str | None:
-        """Fold one message in; a line saying what changed, or None for nothing to say."""
+        """Fold one message in; a line saying what changed, or None for nothing new (a verdict
+        is news when its action or a metric's status changes)."""
         kind = message.get("type")
         if kind == "rollout":
             self.rollout = {k: v for k, v in message.items() if k not in ("type", "verdict")}
             self.verdict = message.get("verdict")
+            self._told = _gist(self.verdict)
             line = f"{self.state}, weight {_pct(self.rollout.get('weight'))}"
             return f"rollout {self.rollout.get('id')}: {line}"
         if kind == "verdict":
             self.verdict = message
             self.rollout["weight"] = message.get("weight", self.rollout.get("weight"))
+            if _gist(message) == self._told:
+                return None  # a verdict a second: only a new action or status is news
+            self._told = _gist(message)
             line = verdict_line(message)
         elif kind == "weight":
             self.rollout["weight"] = message.get("weight")
@@ -177,6 +183,12 @@ def list_table(page: dict[str, Any], now: float | None = None) -> Table:
             _age(now - float(r.get("created_at") or now)),
         )
     return table
+
+
+def _gist(v: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    if v is None:
+        return None
+    return (v.get("action"), *((e.get("metric"), e.get("status")) for e in v.get("evidence") or []))
 
 
 def _summary(v: dict[str, Any]) -> str:

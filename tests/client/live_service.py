@@ -96,7 +96,6 @@ def serving(settings: Settings) -> Iterator[LiveService]:
         thread.join(20)
 
 
-
 class Telemetry:
     """Pushes one batch per half second, timestamped now, until stopped or the rollout ends:
     the canary fails `canary_failed` of 400 requests, the baseline 4."""

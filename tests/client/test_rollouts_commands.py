@@ -81,6 +81,11 @@ def test_pause_resume_and_abort_are_recorded_with_their_reasons(service: LiveSer
     ended = sentra(service, "wait", rid)  # an aborted rollout: a CI job must not go on
     assert ended.exit_code == 1 and f"rollout {rid}: aborted" in ended.stdout
 
+    other = service.create()
+    promoted = sentra(service, "promote", other, "--reason", "hotfix, verified by hand")
+    assert promoted.exit_code == 0 and "running → promoted" in promoted.stdout
+    assert sentra(service, "wait", other).exit_code == 0
+
 
 @pytest.mark.timeout(90)
 def test_wait_exits_0_when_a_healthy_canary_is_promoted(service: LiveService) -> None:
