@@ -153,15 +153,15 @@ def get(
     output: Format = Output.TEXT,
 ) -> None:
     """A rollout: state, weight, each metric's status and effect, the latest reasons."""
-    from sentra_ml.client.stream import follow
+    from sentra_ml.client.stream import follow, snapshot
     from sentra_ml.client.view import RolloutView
 
     with _client(url, token) as client:
         if not watch:
-            snapshot = next(follow(client, rollout_id))
+            now = snapshot(client, rollout_id)
             if output is Output.JSON:
-                return _json({k: v for k, v in snapshot.items() if k != "type"})
-            return _stdout().print(RolloutView.of(snapshot).render())
+                return _json({k: v for k, v in now.items() if k != "type"})
+            return _stdout().print(RolloutView.of(now).render())
         messages = follow(client, rollout_id, tick_seconds=1.0)
         if output is Output.JSON:
             for message in messages:

@@ -97,7 +97,7 @@ def follow(
     client.get(rollout_id)  # a 401, 403 or 404 in the service's words, before any stream
     stream = _open(client, rollout_id, deadline)
     try:
-        message: dict[str, Any] | None = _snapshot(client, rollout_id)
+        message: dict[str, Any] | None = snapshot(client, rollout_id)
         quiet = 0.0
         while True:
             if message is not None:
@@ -116,14 +116,14 @@ def follow(
             except StreamClosed:
                 stream.close()
                 stream = _open(client, rollout_id, deadline)
-                message, quiet = _snapshot(client, rollout_id), 0.0
+                message, quiet = snapshot(client, rollout_id), 0.0
                 continue
             if message is not None:
                 quiet = 0.0
                 continue
             quiet += wait
             if quiet >= resync_seconds:
-                message, quiet = _snapshot(client, rollout_id), 0.0
+                message, quiet = snapshot(client, rollout_id), 0.0
             elif tick_seconds is not None:
                 message = {"type": "tick"}
     finally:
@@ -146,7 +146,8 @@ def _open(
             time.sleep(1)
 
 
-def _snapshot(client: SentraClient, rollout_id: str) -> dict[str, Any]:
+def snapshot(client: SentraClient, rollout_id: str) -> dict[str, Any]:
+    """The rollout as `GET` shows it, with its latest `verdict` and `verdict_age_seconds`."""
     rollout = client.get(rollout_id)
     current = client.verdict(rollout_id)
     return {

@@ -139,7 +139,13 @@ def metrics_table(evidence: list[dict[str, Any]]) -> Table:
 
 
 def effect_text(effect: dict[str, Any] | None) -> str:
-    """A relative effect as '+38 % [+10 %, +70 %]'; an open interval end is ±∞."""
+    """A relative effect as a signed percentage with its interval; an open end is ±∞.
+
+    >>> effect_text({"estimate": 0.38, "low": 0.1, "high": None})
+    '+38.0 % [+10.0 %, +∞]'
+    >>> effect_text(None)
+    '–'
+    """
     if not effect:
         return "–"
 

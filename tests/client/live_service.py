@@ -67,8 +67,8 @@ class LiveService:
         return str(response.json()["id"])
 
 
-def serving(settings: Settings) -> Iterator[LiveService]:
-    """The service on a free port until the generator is closed."""
+def serving(settings: Settings, port: int | None = None) -> Iterator[LiveService]:
+    """The service on `port` (default: a free one) until the generator is closed."""
     app: FastAPI = create_app(settings, companion=in_process_controller)
     with app.state.services.sessions() as session:
         secrets = {
@@ -78,7 +78,7 @@ def serving(settings: Settings) -> Iterator[LiveService]:
             for role in Role
         }
         session.commit()
-    port = free_port()
+    port = free_port() if port is None else port
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
     )

@@ -116,3 +116,12 @@ def test_wait_has_its_own_exit_code_on_timeout(service: LiveService) -> None:
     result = sentra(service, "wait", rid, "--timeout", "1")
     assert result.exit_code == 124
     assert "timeout: still running after 1 s" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_the_rollout_file_in_the_docs_is_accepted(service: LiveService, tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "client.md").read_text()
+    path = tmp_path / "rollout.yaml"
+    path.write_text(doc.split("```yaml\n")[1].split("```")[0])
+    created = as_json(sentra(service, "create", "-f", str(path), "-o", "json"))
+    assert created["service"] == "checkout" and created["weight"] == 1.0

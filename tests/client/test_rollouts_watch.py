@@ -13,11 +13,13 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import IO
 
 import pytest
-from live_service import LiveService, Telemetry  # type: ignore[import-not-found]
+from live_service import LiveService, Telemetry, serving  # type: ignore[import-not-found]
 
+from sentra_ml.settings import Settings
 from sentra_ml.store.tokens import Role
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -129,3 +131,32 @@ def test_watch_in_a_terminal_redraws_the_panel(service: LiveService) -> None:
         proc.kill()
         proc.wait()
         os.close(parent)
+
+
+@pytest.mark.timeout(90)
+def test_watch_survives_a_restart_of_the_service(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "sentra", evaluation_interval_seconds=1.0)
+    first = serving(settings)
+    service = next(first)
+    rid = service.create()
+    proc = watch(service, rid, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        seen = Lines(proc.stdout)
+        seen.until(f"rollout {rid}: running")
+        first.close()  # the stream drops; the watcher reconnects once the service is back
+        port = int(service.url.rsplit(":", 1)[1])
+        second = serving(settings, port)
+        again = next(second)
+        again.secrets = service.secrets  # the same database: the same tokens
+        try:
+            action = {"action": "abort", "reason": "after the restart"}
+            answer = again.call("POST", f"/v1/rollouts/{rid}/actions", json=action)
+            assert answer.status_code == 200, answer.text
+            seen.until("aborted")  # from the stream, or from the re-read after reconnecting
+            assert proc.wait(30) == 0
+        finally:
+            second.close()
+    finally:
+        proc.kill()
+        proc.wait()
