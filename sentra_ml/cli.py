@@ -11,11 +11,13 @@ from rich.console import Console
 
 from sentra_ml import offline_cli
 from sentra_ml.analysis.types import SpecError
+from sentra_ml.client.commands import rollouts_app
 
 app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no_args_is_help=True)
 err = Console(stderr=True)
 app.command("score")(offline_cli.score)
 app.command("evaluate")(offline_cli.evaluate)
+app.add_typer(rollouts_app, name="rollouts")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
