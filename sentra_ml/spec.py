@@ -23,22 +23,16 @@ from pydantic import (
     field_validator,
 )
 
-from sentra_ml.analysis.types import (
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind
+from sentra_ml.analysis.types.samples import (
     MAX_MAGNITUDE,
-    SLO,
-    Cohort,
-    Direction,
     GaugeSample,
     LatencySample,
-    MetricKind,
-    MetricSpec,
     RatioSample,
-    RolloutSpec,
     Sample,
-    SampleError,
-    SpecError,
-    StepPolicy,
 )
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec, StepPolicy
 
 # strict: a JSON number only, never `true` or "1.5" (which lax pydantic would take as 1.0 and 1.5)
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]

@@ -9,17 +9,10 @@ import numpy as np
 import pytest
 
 from sentra_ml.analysis.evidence import ANALYZERS, MetricAnalyzer, make_analyzer
-from sentra_ml.analysis.types import (
-    Cohort,
-    GaugeSample,
-    LatencySample,
-    MetricKind,
-    MetricSpec,
-    MetricStatus,
-    RatioSample,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort, MetricKind, MetricStatus
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.specs import MetricSpec
 
 Generator = Callable[[np.random.Generator, float, Cohort, float], list[Sample]]
 CANARY_SHARE = 0.05

@@ -11,17 +11,11 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from sentra_ml.analysis.types import (
-    Cohort,
-    Direction,
-    Interval,
-    MetricEvidence,
-    MetricKind,
-    MetricSpec,
-    MetricStatus,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind, MetricStatus
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.verdict import Interval, MetricEvidence
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from sentra_ml.analysis.evidence.base import MetricAnalyzer
 from sentra_ml.analysis.evidence.gauge import GaugeAnalyzer
 from sentra_ml.analysis.evidence.latency import LatencyAnalyzer
 from sentra_ml.analysis.evidence.ratio import RatioAnalyzer
-from sentra_ml.analysis.types import MetricKind, MetricSpec
+from sentra_ml.analysis.types.labels import MetricKind
+from sentra_ml.analysis.types.specs import MetricSpec
 
 ANALYZERS: dict[MetricKind, type[MetricAnalyzer]] = {
     MetricKind.RATIO: RatioAnalyzer,

@@ -10,7 +10,11 @@ from sentra_ml.analysis.judge.drift import DriftWatch
 from sentra_ml.analysis.judge.normal import ServiceNormal
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
-from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Action
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 
 _TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
-from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
+from sentra_ml.analysis.types.labels import Action, MetricStatus
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import MetricEvidence
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import SpecError
+from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.api.deps import Admin, ServicesDep, SessionDep, Viewer
 from sentra_ml.api.schemas import PolicyIn, PolicyOut, TokenCreate, TokenCreated, TokenOut
 from sentra_ml.spec import clip, parse_spec

@@ -14,7 +14,8 @@ from sentra_adapters.traffic.registry import routers
 from sqlalchemy.orm import Session
 
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Action, SampleError, SpecError
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.api import trace_config
 from sentra_ml.api.checks import check_lines
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.analysis.types.errors import SampleError, SpecError
 from sentra_ml.api.deps import ServicesDep, Viewer
 from sentra_ml.api.schemas import VerdictRequest
 from sentra_ml.judge_session import JudgeSession
