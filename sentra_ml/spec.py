@@ -257,6 +257,12 @@ def parse_line(text: str) -> Sample:
     return read_line(text).to_sample()
 
 
+def logged_line(data: dict[str, Any]) -> TelemetryLine:
+    """A line as the telemetry log holds it (the `model_dump` of a line checked when it was
+    taken, JSON-decoded), rebuilt without validating it a second time."""
+    return TelemetryLine.model_construct(**{**data, "cohort": Cohort(data["cohort"])})
+
+
 def line_of(sample: Sample) -> TelemetryLine:
     """The telemetry line of a checked sample (built unvalidated: the sample was checked)."""
     line: dict[str, Any] = {"ts": sample.ts, "cohort": sample.cohort, "metric": sample.metric}
