@@ -31,7 +31,7 @@ from rich.console import Console  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from benchmarks.scratch_db import scratch_database  # noqa: E402
-from sentra_ml.analysis.types import Cohort  # noqa: E402
+from sentra_ml.analysis.types.labels import Cohort  # noqa: E402
 from sentra_ml.spec import TelemetryLine  # noqa: E402
 from sentra_ml.store import audit, keys, telemetry_log  # noqa: E402
 from sentra_ml.store.bus import RedisBus  # noqa: E402

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from benchmarks.rules import make_rule
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.simulate import Scenario, Simulator, scenario_library
 
 DT = 2.0  # Sentra evaluates every 2 s; the incumbents are called as often, act on their schedule

@@ -32,7 +32,8 @@ from benchmarks.harness import Job, RunResult, run  # noqa: E402
 from benchmarks.plot import grouped_bars  # noqa: E402
 from benchmarks.rules import HISTORY_HOURS, LEARNER_RULES  # noqa: E402
 from sentra_ml.analysis.judge.normal import ServiceNormal, service_learner  # noqa: E402
-from sentra_ml.analysis.types import Cohort, Sample  # noqa: E402
+from sentra_ml.analysis.types.labels import Cohort  # noqa: E402
+from sentra_ml.analysis.types.samples import Sample  # noqa: E402
 from sentra_ml.simulate import (  # noqa: E402
     EnvironmentIncident,
     Simulator,

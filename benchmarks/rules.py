@@ -22,7 +22,9 @@ import numpy as np
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.incumbents import ArgoRollouts, Flagger, Kayenta, OracleSPRT
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Sample, StepPolicy, Verdict
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import StepPolicy
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.simulate import (
     REFERENCE_WEIGHT,
     ErrorStep,

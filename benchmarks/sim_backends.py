@@ -16,7 +16,8 @@ from sentra_adapters.telemetry.base import Window
 from sentra_adapters.traffic.base import Outcome, Verification, final_weights
 from sentra_adapters.traffic.weights import Weights, check_weights
 
-from sentra_ml.analysis.types import Cohort, LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample, Sample
 from sentra_ml.simulate import Scenario, Simulator
 
 DT = 2.0

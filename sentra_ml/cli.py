@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from sentra_ml import offline_cli
-from sentra_ml.analysis.types import SpecError
+from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.client.commands import rollouts_app
 
 app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no_args_is_help=True)

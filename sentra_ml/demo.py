@@ -18,7 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from sentra_ml.analysis.types import Action, MetricStatus, Verdict
+from sentra_ml.analysis.types.labels import Action, MetricStatus
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.judge_session import JudgeSession
 from sentra_ml.simulate import ErrorStep, LatencyShift, Scenario, Simulator, default_spec, total_rps
 from sentra_ml.simulate.faults import Combined

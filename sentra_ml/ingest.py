@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sentra_ml.analysis.stats.counters import CounterDeltas
-from sentra_ml.analysis.types import Cohort, RatioSample, Sample, SampleError
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import RatioSample, Sample
 from sentra_ml.spec import TelemetryLine
 
 _Series = tuple[Cohort, str, str]

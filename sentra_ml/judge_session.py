@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Cohort, RolloutSpec, Sample, Verdict
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.spec import TelemetryLine
 

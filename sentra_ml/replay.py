@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sentra_ml.analysis.types import RolloutSpec, Sample, SampleError, Verdict
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.judge_session import JudgeSession
 from sentra_ml.spec import read_line

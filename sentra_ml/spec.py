@@ -23,22 +23,16 @@ from pydantic import (
     field_validator,
 )
 
-from sentra_ml.analysis.types import (
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind
+from sentra_ml.analysis.types.samples import (
     MAX_MAGNITUDE,
-    SLO,
-    Cohort,
-    Direction,
     GaugeSample,
     LatencySample,
-    MetricKind,
-    MetricSpec,
     RatioSample,
-    RolloutSpec,
     Sample,
-    SampleError,
-    SpecError,
-    StepPolicy,
 )
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec, StepPolicy
 
 # strict: a JSON number only, never `true` or "1.5" (which lax pydantic would take as 1.0 and 1.5)
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
@@ -261,6 +255,12 @@ def read_line(text: str) -> TelemetryLine:
 def parse_line(text: str) -> Sample:
     """One telemetry JSON line (per-interval counts) into a Sample."""
     return read_line(text).to_sample()
+
+
+def logged_line(data: dict[str, Any]) -> TelemetryLine:
+    """A line as the telemetry log holds it (the `model_dump` of a line checked when it was
+    taken, JSON-decoded), rebuilt without validating it a second time."""
+    return TelemetryLine.model_construct(**{**data, "cohort": Cohort(data["cohort"])})
 
 
 def line_of(sample: Sample) -> TelemetryLine:

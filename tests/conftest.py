@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sentra_ml.analysis.types import GaugeSample, LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample, Sample
 from sentra_ml.simulate import ErrorStep, Scenario, Simulator, total_rps
 
 SPEC_YAML = """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.demo import run_demo
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sentra_ml.analysis.types import Action, Cohort, RatioSample, SampleError
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import RatioSample
 from sentra_ml.judge_session import JudgeSession
 from sentra_ml.simulate import default_spec
 from sentra_ml.spec import TelemetryLine

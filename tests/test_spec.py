@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from sentra_ml.analysis.types import GaugeSample, LatencySample, RatioSample, SampleError, SpecError
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample
 from sentra_ml.spec import parse_line, parse_spec
 
 

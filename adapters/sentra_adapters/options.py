@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sentra_adapters.errors import Misconfigured
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 _COHORTS = (Cohort.BASELINE, Cohort.CANARY)
 

@@ -18,7 +18,7 @@ from sentra_adapters.errors import AdapterError, Rejected
 from sentra_adapters.traffic.base import TrafficRouter, Verification
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 from sentra_ml.store import fences
 from sentra_ml.store import weight_changes as ledger
 from sentra_ml.store.schema import WeightChange

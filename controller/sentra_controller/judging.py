@@ -11,7 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sentra_ml.analysis.types import RolloutSpec, SampleError
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.judge_session import JudgeSession
 from sentra_ml.spec import TelemetryLine
 from sentra_ml.store import telemetry_log

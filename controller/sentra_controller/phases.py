@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.store.states import State, after_verdict
 
 FAILED_AFTER = 3  # failed attempts after which a rollback that cannot be applied is `failed`

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from sentra_adapters.telemetry.base import TelemetrySource
 
-from sentra_ml.analysis.types import Cohort, RolloutSpec
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.spec import TelemetryLine, line_of
 
 LOOKBACK_SECONDS = 60.0  # how far back the first pull of a rollout reaches before its start

@@ -15,7 +15,7 @@ from typing import Any
 from sentra_controller import phases
 from sentra_controller.apply import Outcome
 from sentra_controller.tracked import Tracked
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.store.states import State, after_verdict
 
 log = logging.getLogger("sentra.controller")

@@ -19,7 +19,8 @@ from typing import Any
 from sentra_adapters.errors import AdapterError
 from sentra_adapters.telemetry.tempo import TempoTraces, TraceLink
 
-from sentra_ml.analysis.types import Cohort, MetricKind, RolloutSpec
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.specs import RolloutSpec
 
 SEARCH_TIMEOUT = 5.0
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sentra_ml.analysis.types import MetricKind, RolloutSpec, SampleError
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import MetricKind
+from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.spec import TelemetryLine, clip
 
 MAX_FUTURE_SECONDS = 60.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sentra_ml.api.auth import Principal, TokenCache, check_role, unauthorized
 from sentra_ml.api.metrics import Metrics
+from sentra_ml.api.spec_cache import SpecCache
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus
 from sentra_ml.store.learners import LearnerStore
@@ -31,6 +32,7 @@ class Services:
     learners: LearnerStore | None
     metrics: Metrics
     tokens: TokenCache
+    specs: SpecCache = field(default_factory=SpecCache)  # each rollout's, parsed once
 
 
 def services(request: Request) -> Services:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.store.states import TERMINAL, State
 
 

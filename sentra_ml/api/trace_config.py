@@ -8,7 +8,8 @@ from typing import Any
 from sentra_adapters.errors import AdapterError
 from sentra_adapters.telemetry.tempo import TempoTraces
 
-from sentra_ml.analysis.types import MetricKind, RolloutSpec
+from sentra_ml.analysis.types.labels import MetricKind
+from sentra_ml.analysis.types.specs import RolloutSpec
 
 
 def check(config: dict[str, Any], spec: RolloutSpec) -> None:

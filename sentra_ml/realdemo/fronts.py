@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from sentra_adapters.traffic.envoy import EnvoyRouter
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 from sentra_ml.realdemo.processes import binary, free_port, running, wait_until
 
 FRONTS = ("nginx", "haproxy", "envoy")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @dataclass(frozen=True)

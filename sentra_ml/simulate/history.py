@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge.normal import ServiceNormal, service_learner
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 from sentra_ml.simulate.scenario import Scenario
 from sentra_ml.simulate.simulator import Simulator
 from sentra_ml.simulate.spec import default_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sentra_ml.analysis.types import Action, Cohort
+from sentra_ml.analysis.types.labels import Action, Cohort
 from sentra_ml.simulate.faults import (
     EnvironmentIncident,
     ErrorStep,

@@ -7,7 +7,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from sentra_ml.analysis.types import Cohort, GaugeSample, LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample, Sample
 from sentra_ml.simulate.fleet import Fleet
 from sentra_ml.simulate.scenario import LATENCY_BUCKETS_MS, Scenario
 from sentra_ml.simulate.service import CPU, ERRORS, LATENCY, MEMORY, METRICS

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from sentra_ml.analysis.types import (
-    SLO,
-    Direction,
-    MetricKind,
-    MetricSpec,
-    RolloutSpec,
-    StepPolicy,
-)
+from sentra_ml.analysis.types.labels import Direction, MetricKind
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec, StepPolicy
 from sentra_ml.simulate.service import CPU, ERRORS, LATENCY, MEMORY
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 
 
 class State(StrEnum):

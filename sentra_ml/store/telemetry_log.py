@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sentra_ml.spec import TelemetryLine
+from sentra_ml.spec import TelemetryLine, logged_line
 from sentra_ml.store import keys
 from sentra_ml.store.bus import LogStore
 
@@ -44,5 +44,6 @@ def read(bus: LogStore, rollout_id: str, epoch: str | None, offset: int) -> LogR
     restarted = epoch is not None and now_epoch != epoch
     if restarted and offset > 0:
         now_epoch, raw = bus.log_read(key, epoch_key, 0)
-    batches = [[TelemetryLine.model_validate(d) for d in json.loads(e)] for e in raw]
+    # every entry was written by `append` from checked lines: they are not validated again
+    batches = [[logged_line(d) for d in json.loads(e)] for e in raw]
     return LogRead(now_epoch, 0 if restarted else offset, batches, restarted)

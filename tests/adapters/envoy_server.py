@@ -13,7 +13,7 @@ from typing import Any
 from adapter_servers import backend, free_port, get, process, require_binary, wait_until
 from sentra_adapters.traffic.envoy import EnvoyRouter
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 def _cluster(name: str, port: int) -> dict[str, Any]:

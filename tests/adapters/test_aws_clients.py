@@ -9,7 +9,7 @@ from aws_server import REGION, MotoSetup, lambda_alias, require_modules, running
 from sentra_adapters.errors import Misconfigured
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from aws_server import MotoSetup, answering, client_at, dead_client, put_points,
 from sentra_adapters.errors import Misconfigured, Rejected, Unavailable
 from sentra_adapters.telemetry.registry import sources
 
-from sentra_ml.analysis.types import Cohort, GaugeSample, RatioSample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import GaugeSample, RatioSample
 
 STEP = 10
 LAMBDA = {

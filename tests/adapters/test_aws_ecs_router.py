@@ -11,7 +11,7 @@ from sentra_adapters.errors import Misconfigured, Rejected, Unavailable
 from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from sentra_adapters.errors import Conflict, Misconfigured, Rejected, Unavailabl
 from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 class AWSLikeLambda:

@@ -27,7 +27,7 @@ from sentra_adapters.azure import azure_call
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured, Rejected, Unavailable
 from sentra_adapters.traffic.base import Outcome, Verification
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 KIND = "azure_container_apps"
 BASE, CANARY = APP_REVISIONS["baseline"], APP_REVISIONS["canary"]

@@ -23,7 +23,7 @@ from sentra_adapters.azure import azure_call
 from sentra_adapters.errors import BadResponse, Conflict, Misconfigured, Rejected, Unavailable
 from sentra_adapters.traffic.base import Outcome, Verification
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 KIND = "azure_functions"
 HOST = f"{SITE}-{SLOT}.azurewebsites.net"

@@ -27,7 +27,7 @@ from sentra_adapters.errors import BadResponse, Conflict, Misconfigured, Rejecte
 from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.gcp_cloud_run import cloud_run_error
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 BASE, CANARY = REVISIONS["baseline"], REVISIONS["canary"]
 

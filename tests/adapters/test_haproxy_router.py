@@ -11,7 +11,7 @@ from sentra_adapters.errors import Rejected
 from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.haproxy import HAProxyRouter
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.k8s.api import call
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.fixture(scope="module")

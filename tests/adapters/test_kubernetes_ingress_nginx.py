@@ -23,7 +23,7 @@ from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.k8s.api import JSON_PATCH, call
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 CANARY = ingress_path(INGRESSES["canary"])
 WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"

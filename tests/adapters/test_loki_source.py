@@ -15,7 +15,8 @@ from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavail
 from sentra_adapters.telemetry.loki import LogMetric, error_lines, line_count
 from sentra_adapters.telemetry.registry import sources
 
-from sentra_ml.analysis.types import Cohort, GaugeSample, MetricKind, RatioSample
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, RatioSample
 
 T0 = 1_700_000_000.0  # a multiple of 10 s
 SELECTORS = {"baseline": 'app="shop", track="stable"', "canary": 'app="shop", track="canary"'}

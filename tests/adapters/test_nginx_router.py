@@ -12,7 +12,7 @@ from sentra_adapters.errors import Rejected
 from sentra_adapters.traffic.base import Outcome, Verification
 from sentra_adapters.traffic.nginx import NginxRouter
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.fixture(scope="module")

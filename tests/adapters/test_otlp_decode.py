@@ -16,7 +16,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from sentra_adapters.telemetry import otlp
 
-from sentra_ml.analysis.types import Cohort, GaugeSample, LatencySample, RatioSample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample
 
 BOUNDS = [10.0, 50.0, 250.0]
 

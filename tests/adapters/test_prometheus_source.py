@@ -19,7 +19,8 @@ from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavail
 from sentra_adapters.telemetry.prometheus import PrometheusSource
 from sentra_adapters.telemetry.promql import PromMetric, error_ratio, gauge, histogram
 
-from sentra_ml.analysis.types import Cohort, GaugeSample, LatencySample, MetricKind, RatioSample
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample
 
 STEP = 2.0
 COHORTS = {"baseline": 'version="v1"', "canary": 'version="v2"'}

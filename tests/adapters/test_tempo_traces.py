@@ -14,7 +14,7 @@ from fake_loki_tempo import FakeLokiTempo, Span, Trace, running_loki_tempo
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
 from sentra_adapters.telemetry.tempo import TempoTraces, TraceLink
 
-from sentra_ml.analysis.types import Cohort, MetricKind
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
 
 T0 = 1_700_000_000.0
 COHORTS = {

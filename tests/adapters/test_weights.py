@@ -6,7 +6,7 @@ import pytest
 from sentra_adapters.errors import Conflict, Rejected
 from sentra_adapters.traffic.weights import check_weights, integer_weights, percent
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 B, C = Cohort.BASELINE, Cohort.CANARY
 

@@ -35,7 +35,7 @@ from sentra_adapters.telemetry.registry import sources
 from sentra_adapters.traffic.base import Outcome, TrafficRouter, Verification
 from sentra_adapters.traffic.registry import routers
 
-from sentra_ml.analysis.types import Cohort, MetricKind
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
 
 ROUTERS = ["nginx", "haproxy", "envoy", "aws_lambda", "aws_alb", "aws_ecs", "gateway_api",
            "ingress_nginx", "k8s_replicas", "gcp_cloud_run", "azure_container_apps",

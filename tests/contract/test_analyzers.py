@@ -9,17 +9,11 @@ import numpy as np
 import pytest
 
 from sentra_ml.analysis.evidence import ANALYZERS, MetricAnalyzer, make_analyzer
-from sentra_ml.analysis.types import (
-    Cohort,
-    GaugeSample,
-    LatencySample,
-    MetricKind,
-    MetricSpec,
-    MetricStatus,
-    RatioSample,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.judge import RolloutJudge
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind, MetricStatus
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec
 
 Generator = Callable[[np.random.Generator, float, Cohort, float], list[Sample]]
 CANARY_SHARE = 0.05
@@ -143,3 +137,35 @@ def test_wrong_sample_kind_is_refused(kind: MetricKind) -> None:
     )
     with pytest.raises(SampleError, match="'m' is a"):
         analyzer.observe(wrong)
+
+
+@pytest.mark.parametrize("kind", list(KINDS), ids=str)
+def test_a_spec_of_another_kind_is_refused_naming_the_field(kind: MetricKind) -> None:
+    other = next(k for k in KINDS if k is not kind)
+    spec, _, _ = KINDS[other]
+    with pytest.raises(SpecError, match=r"metrics\[m\]\.kind: "):
+        ANALYZERS[kind](spec, 0.01)
+
+
+def test_the_judge_spends_exactly_the_rollouts_alpha() -> None:
+    """The false-rollback budget is split over every regression test of every metric (critical
+    ones weigh twice, an SLO check a quarter) and nothing is left over or spent twice."""
+    metrics = (
+        MetricSpec("errors", MetricKind.RATIO, critical=True, slo=SLO(0.05)),
+        MetricSpec("latency", MetricKind.LATENCY, quantiles=(0.5, 0.9, 0.99)),
+        MetricSpec("cpu", MetricKind.GAUGE, direction=Direction.EITHER, tolerance=0.3),
+    )
+    spec = RolloutSpec(metrics=metrics, alpha=0.02)
+    judge = RolloutJudge(spec)
+    spent = 0.0
+    for m in metrics:
+        analyzer = judge.analyzers[m.name]
+        tests = (len(m.quantiles) if m.kind is MetricKind.LATENCY else 1) * (
+            2 if m.direction is Direction.EITHER else 1
+        )
+        spent += tests * analyzer.test_alpha + (analyzer.slo_alpha if m.slo else 0.0)
+        assert analyzer.threshold == pytest.approx(math.log(1 / analyzer.test_alpha))
+    assert spent == pytest.approx(0.02, rel=1e-12)
+    errors, latency = judge.analyzers["errors"], judge.analyzers["latency"]
+    assert errors.test_alpha == pytest.approx(2 * latency.test_alpha, rel=1e-12)
+    assert errors.slo_alpha == pytest.approx(latency.test_alpha / 4, rel=1e-12)

@@ -24,7 +24,7 @@ from sentra_ml.analysis.incumbents import (
     StepRule,
 )
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Action
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.simulate import default_spec
 
 RULES: dict[str, Callable[[], DecisionRule]] = {

@@ -15,7 +15,8 @@ from sentra_adapters.errors import Unavailable
 from sentra_adapters.telemetry.base import Window
 from sentra_adapters.telemetry.registry import sources
 
-from sentra_ml.analysis.types import Cohort, RatioSample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import RatioSample
 from sentra_ml.compose import controller_on
 from sentra_ml.store import fences, keys
 

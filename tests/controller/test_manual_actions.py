@@ -10,7 +10,7 @@ from api_helpers import Api
 from haproxy_server import running_haproxy
 from routed import FAST, backdated, drive, haproxy_target, ledger, row
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 def _act(api: Api, rid: str, action: str) -> dict[str, object]:

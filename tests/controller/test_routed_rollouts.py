@@ -13,7 +13,7 @@ from haproxy_server import running_haproxy
 from nginx_server import running_nginx
 from routed import FAST, backdated, drive, haproxy_target, ledger, nginx_target, row
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 @pytest.mark.timeout(120)

@@ -16,7 +16,7 @@ from sentra_adapters.traffic.registry import routers
 from sentra_adapters.traffic.weights import Weights, check_weights
 from sentra_controller.scheduler import Scheduler
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 from sentra_ml.compose import controller_on
 from sentra_ml.store import keys
 

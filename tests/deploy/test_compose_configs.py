@@ -11,7 +11,7 @@ import yaml
 from deploy_tools import CONFIGS, run, services, tool
 from sentra_adapters.traffic.nginx import NginxRouter
 
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 def load(name: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from sim_helpers import BASE, CANARY, counts, gauge, quantile, run
 
-from sentra_ml.analysis.types import LatencySample, Sample
+from sentra_ml.analysis.types.samples import LatencySample, Sample
 from sentra_ml.simulate import CPU, MEMORY, scenario_library
 
 LIBRARY = scenario_library()

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sim_helpers import BASE, CANARY, DT, error_ratio, gauge, quantile, run
 
-from sentra_ml.analysis.types import Action, RatioSample, Sample
+from sentra_ml.analysis.types.labels import Action
+from sentra_ml.analysis.types.samples import RatioSample, Sample
 from sentra_ml.simulate import (
     CPU,
     MEMORY,

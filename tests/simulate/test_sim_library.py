@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sim_helpers import CANARY, counts, run
 
-from sentra_ml.analysis.types import Action, MetricKind, StepPolicy
+from sentra_ml.analysis.types.labels import Action, MetricKind
+from sentra_ml.analysis.types.specs import StepPolicy
 from sentra_ml.simulate import (
     METRICS,
     REFERENCE_WEIGHT,

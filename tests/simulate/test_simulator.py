@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from sim_helpers import BASE, CANARY, DT, counts, error_ratio, run
 
-from sentra_ml.analysis.types import GaugeSample, LatencySample, RatioSample
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample
 from sentra_ml.simulate import (
     CPU,
     ERRORS,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from sentra_adapters.errors import Misconfigured
-from sentra_ml.analysis.types import Cohort, Sample
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import Sample
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,9 @@ from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import BadResponse, Misconfigured, Rejected, Unavailable
 from sentra_adapters.options import cohort_names
 from sentra_adapters.telemetry.base import Window, by_name, grid, requested
-from sentra_ml.analysis.types import (
-    Cohort,
-    GaugeSample,
-    MetricKind,
-    RatioSample,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, RatioSample, Sample
 
 _BACKEND = "cloudwatch"
 _QUERIES: Mapping[MetricKind, tuple[str, ...]] = {

@@ -25,13 +25,8 @@ from sentra_adapters.errors import BadResponse, Misconfigured
 from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
 from sentra_adapters.telemetry.templates import TemplatedMetric
-from sentra_ml.analysis.types import (
-    Cohort,
-    GaugeSample,
-    MetricKind,
-    RatioSample,
-    Sample,
-)
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, RatioSample, Sample
 
 _BACKEND = "loki"
 _QUERIES: Mapping[MetricKind, tuple[str, ...]] = {

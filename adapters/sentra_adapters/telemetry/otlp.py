@@ -40,14 +40,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
 
-from sentra_ml.analysis.types import (
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import (
     MAX_MAGNITUDE,
-    Cohort,
     GaugeSample,
     LatencySample,
     RatioSample,
     Sample,
-    SampleError,
 )
 
 ROLLOUT, COHORT, OUTCOME = "sentra.rollout", "sentra.cohort", "sentra.outcome"

@@ -17,14 +17,8 @@ from sentra_adapters.errors import BadResponse
 from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.telemetry.promql import PromMetric
 from sentra_adapters.telemetry.range_query import RangeQuerySource, chunks
-from sentra_ml.analysis.types import (
-    Cohort,
-    GaugeSample,
-    LatencySample,
-    MetricKind,
-    RatioSample,
-    Sample,
-)
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, LatencySample, RatioSample, Sample
 
 _Series = list[tuple[dict[str, str], dict[float, float]]]  # labels, value per timestamp
 

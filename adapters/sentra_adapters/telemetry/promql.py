@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from sentra_adapters.errors import Misconfigured
 from sentra_adapters.telemetry.templates import TemplatedMetric
-from sentra_ml.analysis.types import MetricKind
+from sentra_ml.analysis.types.labels import MetricKind
 
 _BACKEND = "prometheus"
 # the queries each kind needs: counters of requests, histogram buckets, or a gauge

@@ -13,7 +13,9 @@ from sentra_adapters.errors import BadResponse, Misconfigured
 from sentra_adapters.options import cohort_names
 from sentra_adapters.telemetry.base import Window, by_name, grid, requested
 from sentra_adapters.telemetry.templates import TemplatedMetric
-from sentra_ml.analysis.types import Cohort, Sample, SampleError
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort
+from sentra_ml.analysis.types.samples import Sample
 
 MAX_POINTS = 10_000  # both refuse range queries of more than 11,000 points per series
 

@@ -9,7 +9,7 @@ from string import Template
 from typing import ClassVar
 
 from sentra_adapters.errors import Misconfigured
-from sentra_ml.analysis.types import MetricKind
+from sentra_ml.analysis.types.labels import MetricKind
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import httpx
 from sentra_adapters.errors import BadResponse, Misconfigured
 from sentra_adapters.http import get, raise_for_status
 from sentra_adapters.options import cohort_names
-from sentra_ml.analysis.types import Cohort, MetricKind
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
 
 
 @dataclass(frozen=True)

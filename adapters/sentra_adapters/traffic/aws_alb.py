@@ -22,7 +22,7 @@ from sentra_adapters.traffic.weights import (
     integer_weights,
     percent,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 class ALBRouter(HeldWeightsRouter):

@@ -17,7 +17,7 @@ from sentra_adapters.options import distinct_cohort_names
 from sentra_adapters.traffic.aws_alb import ALBRouter
 from sentra_adapters.traffic.base import Outcome, Verification, final_weights
 from sentra_adapters.traffic.weights import Weights, check_weights, integer_weights
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 class ECSRouter:

@@ -30,7 +30,7 @@ from sentra_adapters.traffic.weights import (
     percent,
     same_split,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 
 def raw(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:

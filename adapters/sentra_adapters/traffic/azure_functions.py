@@ -35,7 +35,7 @@ from sentra_adapters.traffic.weights import (
     check_weights,
     integer_weights,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 _SELF_RAMPING = ("changeStep", "changeIntervalInMinutes", "changeDecisionCallbackUrl")
 

@@ -25,7 +25,7 @@ from sentra_adapters.traffic.weights import (
     integer_weights,
     percent,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 _ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 

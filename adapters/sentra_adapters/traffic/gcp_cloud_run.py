@@ -40,7 +40,7 @@ from sentra_adapters.traffic.weights import (
     percent,
     same_split,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 T = TypeVar("T")
 _REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from sentra_adapters.errors import Conflict, Rejected
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 Weights = dict[Cohort, float]
 """Percent of requests per cohort: each in [0, 100], together 100."""

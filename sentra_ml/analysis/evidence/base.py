@@ -11,17 +11,11 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from sentra_ml.analysis.types import (
-    Cohort,
-    Direction,
-    Interval,
-    MetricEvidence,
-    MetricKind,
-    MetricSpec,
-    MetricStatus,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind, MetricStatus
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import MetricSpec, RolloutSpec
+from sentra_ml.analysis.types.verdict import Interval, MetricEvidence
 
 
 @dataclass(frozen=True)
@@ -56,14 +50,35 @@ def comparison_tests(spec: MetricSpec) -> int:
     return per_side * len(sides(spec.direction))
 
 
+def _test_share(spec: MetricSpec) -> float:
+    return CRITICAL_SHARE if spec.critical else 1.0
+
+
 def alpha_share(spec: MetricSpec) -> float:
     """The metric's weight in the split of alpha over all regression tests of a rollout."""
-    each = CRITICAL_SHARE if spec.critical else 1.0
-    return comparison_tests(spec) * each + (SLO_SHARE if spec.slo is not None else 0.0)
+    slo = SLO_SHARE if spec.slo is not None else 0.0
+    return comparison_tests(spec) * _test_share(spec) + slo
+
+
+def metric_alphas(spec: RolloutSpec) -> dict[str, float]:
+    """Each metric's part of the rollout's false-rollback budget `spec.alpha`, by alpha_share."""
+    shares = sum(alpha_share(m) for m in spec.metrics)
+    return {m.name: spec.alpha * alpha_share(m) / shares for m in spec.metrics}
+
+
+def check_alphas(spec: MetricSpec, alpha: float) -> tuple[float, float]:
+    """A metric's budget `alpha` split into each comparison check's part and the SLO check's."""
+    share = alpha_share(spec)
+    return alpha * _test_share(spec) / share, alpha * SLO_SHARE / share
 
 
 class MetricAnalyzer(ABC):
-    """Streaming analysis of one metric over both cohorts."""
+    """Streaming analysis of one metric over both cohorts, spending `alpha` (its part of the
+    rollout's budget, see `metric_alphas`) on its regression tests.
+
+    A `MetricSpec` is valid once it exists (it refuses, for one, a tolerance of 1 or more where
+    a decrease is bad, which the decrease tests could not express), so an analyzer takes any.
+    """
 
     kind: MetricKind
 
@@ -71,17 +86,15 @@ class MetricAnalyzer(ABC):
         self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
     ) -> None:
         if spec.kind is not self.kind:
-            raise ValueError(f"{type(self).__name__} analyses {self.kind} metrics, not {spec.kind}")
-        if spec.tolerance >= 1 and -1 in sides(spec.direction):
-            raise ValueError(f"metrics[{spec.name}].tolerance: must be < 1 to test for a decrease")
+            raise SpecError(
+                f"metrics[{spec.name}].kind: {type(self).__name__} analyses {self.kind} metrics, "
+                f"not {spec.kind}"
+            )
         self.spec = spec
         self.alpha = alpha
         self.gate_alpha = gate_alpha
-        share = alpha_share(spec)
-        each = CRITICAL_SHARE if spec.critical else 1.0
-        self.test_alpha = alpha * each / share
+        self.test_alpha, self.slo_alpha = check_alphas(spec, alpha)
         self.threshold = math.log(1.0 / self.test_alpha)
-        self.slo_alpha = alpha * SLO_SHARE / share
         self.slo_threshold = math.log(1.0 / self.slo_alpha)
         self.start_ts = start_ts
         self.last_seen: dict[Cohort, float] = {}

@@ -15,7 +15,10 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import MeanShift
 from sentra_ml.analysis.evidence.words import effect_text, quantity
 from sentra_ml.analysis.stats.meanshift import SelfNormalizedMeanTest
-from sentra_ml.analysis.types import Cohort, GaugeSample, Interval, MetricKind, MetricSpec, Sample
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, Sample
+from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.verdict import Interval
 
 
 class GaugeAnalyzer(MetricAnalyzer):

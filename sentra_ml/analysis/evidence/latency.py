@@ -26,15 +26,11 @@ from sentra_ml.analysis.stats.histogram import (
     quantile_from_cumulative,
 )
 from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
-from sentra_ml.analysis.types import (
-    Cohort,
-    Interval,
-    LatencySample,
-    MetricKind,
-    MetricSpec,
-    Sample,
-    SampleError,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import LatencySample, Sample
+from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.verdict import Interval
 
 _Key = tuple[int, float]  # (side, quantile)
 

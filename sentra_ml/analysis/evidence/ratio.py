@@ -15,7 +15,10 @@ from sentra_ml.analysis.evidence.environment import ProportionShift
 from sentra_ml.analysis.evidence.words import effect_text, percent_change
 from sentra_ml.analysis.stats import binomial_cs
 from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
-from sentra_ml.analysis.types import Cohort, Interval, MetricKind, MetricSpec, RatioSample, Sample
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import RatioSample, Sample
+from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.verdict import Interval
 
 
 class RatioAnalyzer(MetricAnalyzer):

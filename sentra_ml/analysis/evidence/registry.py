@@ -6,7 +6,9 @@ from sentra_ml.analysis.evidence.base import MetricAnalyzer
 from sentra_ml.analysis.evidence.gauge import GaugeAnalyzer
 from sentra_ml.analysis.evidence.latency import LatencyAnalyzer
 from sentra_ml.analysis.evidence.ratio import RatioAnalyzer
-from sentra_ml.analysis.types import MetricKind, MetricSpec
+from sentra_ml.analysis.types.errors import SpecError
+from sentra_ml.analysis.types.labels import MetricKind
+from sentra_ml.analysis.types.specs import MetricSpec
 
 ANALYZERS: dict[MetricKind, type[MetricAnalyzer]] = {
     MetricKind.RATIO: RatioAnalyzer,
@@ -22,5 +24,5 @@ def make_analyzer(
     try:
         cls = ANALYZERS[spec.kind]
     except KeyError:
-        raise ValueError(f"metrics[{spec.name}].kind: no analyzer for kind {spec.kind!r}") from None
+        raise SpecError(f"metrics[{spec.name}].kind: no analyzer for kind {spec.kind!r}") from None
     return cls(spec, alpha, start_ts, gate_alpha)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sentra_ml.analysis.types import Interval
+from sentra_ml.analysis.types.verdict import Interval
 
 
 def percent_change(x: float) -> str:

@@ -31,7 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentra_ml.analysis.incumbents.base import StepRule
-from sentra_ml.analysis.types import Action, Cohort, MetricEvidence, MetricStatus
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricStatus
+from sentra_ml.analysis.types.verdict import MetricEvidence
 
 
 @dataclass

@@ -17,15 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sentra_ml.analysis.stats.histogram import quantile_from_cumulative
-from sentra_ml.analysis.types import (
-    Action,
-    Cohort,
-    LatencySample,
-    MetricEvidence,
-    RatioSample,
-    Sample,
-    Verdict,
-)
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.verdict import MetricEvidence, Verdict
 
 FloatArray = NDArray[np.float64]
 

@@ -26,7 +26,8 @@ Defaults are Flagger's documented example values (`interval: 1m`, `threshold: 5`
 from __future__ import annotations
 
 from sentra_ml.analysis.incumbents.base import StepRule
-from sentra_ml.analysis.types import Action, Cohort, MetricEvidence, MetricStatus
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricStatus
+from sentra_ml.analysis.types.verdict import MetricEvidence
 
 
 class Flagger(StepRule):

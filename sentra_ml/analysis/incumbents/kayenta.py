@@ -39,15 +39,9 @@ from sentra_ml.analysis.incumbents.kayenta_judge import (
     score,
     score_class,
 )
-from sentra_ml.analysis.types import (
-    Action,
-    Cohort,
-    Direction,
-    Interval,
-    LatencySample,
-    MetricEvidence,
-    MetricStatus,
-)
+from sentra_ml.analysis.types.labels import Action, Cohort, Direction, MetricStatus
+from sentra_ml.analysis.types.samples import LatencySample
+from sentra_ml.analysis.types.verdict import Interval, MetricEvidence
 
 _STATUS = {
     Label.PASS: MetricStatus.SAFE,

@@ -16,7 +16,7 @@ import numpy as np
 from sentra_ml.analysis.incumbents.kayenta_judge import Label
 from sentra_ml.analysis.stats.fixed_horizon import Values
 from sentra_ml.analysis.stats.mann_whitney import mann_whitney
-from sentra_ml.analysis.types import Direction
+from sentra_ml.analysis.types.labels import Direction
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from scipy.optimize import brentq
 from scipy.stats import norm, rankdata
 
-from sentra_ml.analysis.types import Direction
+from sentra_ml.analysis.types.labels import Direction
 
 FloatArray = NDArray[np.float64]
 

@@ -23,16 +23,9 @@ import math
 import numpy as np
 
 from sentra_ml.analysis.incumbents.base import StepRule, cumulative_count, merge_latency
-from sentra_ml.analysis.types import (
-    Action,
-    Cohort,
-    LatencySample,
-    MetricEvidence,
-    MetricStatus,
-    RatioSample,
-    Sample,
-    Verdict,
-)
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricStatus
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.verdict import MetricEvidence, Verdict
 
 
 class OracleSPRT(StepRule):

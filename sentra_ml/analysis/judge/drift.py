@@ -18,7 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sentra_ml.analysis.forecast import LinearTrend, Outlook
-from sentra_ml.analysis.types import Cohort, Direction, GaugeSample, MetricKind, RolloutSpec, Sample
+from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind
+from sentra_ml.analysis.types.samples import GaugeSample, Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
 
 P_HOLD = 0.8
 MIN_INTERVALS = 15  # the trend of fewer points is noise

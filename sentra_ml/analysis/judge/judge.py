@@ -5,13 +5,17 @@ metric analyzers (evidence) -> policy (action) -> step planner (weight).
 from __future__ import annotations
 
 from sentra_ml.analysis.anomaly import ServiceLearner
-from sentra_ml.analysis.evidence import MetricAnalyzer, alpha_share, make_analyzer
+from sentra_ml.analysis.evidence import MetricAnalyzer, make_analyzer, metric_alphas
 from sentra_ml.analysis.judge.drift import DriftWatch
 from sentra_ml.analysis.judge.normal import ServiceNormal
 from sentra_ml.analysis.judge.policy import decide, score
 from sentra_ml.analysis.judge.steps import StepPlanner
 from sentra_ml.analysis.judge.traffic_share import TrafficShare
-from sentra_ml.analysis.types import Action, RolloutSpec, Sample, SampleError, Verdict
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Action
+from sentra_ml.analysis.types.samples import Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 
 _TERMINAL = (Action.ROLLBACK, Action.PROMOTE)
 
@@ -22,7 +26,7 @@ class RolloutJudge:
     router verified (`reached`), as the controller does.
 
     The false-rollback budget `spec.alpha` is split over every regression test of every metric
-    (see `alpha_share`), and each test is anytime-valid, so the chance of ever rolling back a
+    (see `metric_alphas`), and each test is anytime-valid, so the chance of ever rolling back a
     canary that is within tolerance stays below `alpha` however often `evaluate` is called.
     With a `learner` (the service's, see `ServiceNormal`) the judge also pauses when the
     baseline leaves the service's normal and holds when the canary does; the learner goes on
@@ -41,11 +45,10 @@ class RolloutJudge:
     ) -> None:
         self.spec = spec
         self.follows_advice = follows_advice
-        shares = sum(alpha_share(m) for m in spec.metrics)
+        alphas = metric_alphas(spec)
         gate_alpha = 1.0 - spec.policy.exposure_confidence
         self.analyzers: dict[str, MetricAnalyzer] = {
-            m.name: make_analyzer(m, spec.alpha * alpha_share(m) / shares, start_ts, gate_alpha)
-            for m in spec.metrics
+            m.name: make_analyzer(m, alphas[m.name], start_ts, gate_alpha) for m in spec.metrics
         }
         self.steps = StepPlanner(spec.policy, start_ts)
         self.drift = DriftWatch(spec)

@@ -25,15 +25,10 @@ import numpy as np
 from sentra_ml.analysis.anomaly import Detection, LearnerConfig, ServiceLearner, interval_features
 from sentra_ml.analysis.stats.histogram import quantile_from_cumulative
 from sentra_ml.analysis.stats.sampling import hypergeometric, multivariate_hypergeometric
-from sentra_ml.analysis.types import (
-    AnomalyEvidence,
-    Cohort,
-    LatencySample,
-    MetricKind,
-    RatioSample,
-    RolloutSpec,
-    Sample,
-)
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample, Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import AnomalyEvidence
 
 WINDOW_SECONDS = 10.0  # at most one scored window per cohort per this many seconds
 REQUESTS = 200  # requests per scored window, both cohorts

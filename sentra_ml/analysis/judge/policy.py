@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from sentra_ml.analysis.judge.steps import HOLD_RISK, StepPlanner
 from sentra_ml.analysis.judge.traffic_share import ShareCheck, ShareFinding
-from sentra_ml.analysis.types import Action, MetricEvidence, MetricStatus, RolloutSpec
+from sentra_ml.analysis.types.labels import Action, MetricStatus
+from sentra_ml.analysis.types.specs import RolloutSpec
+from sentra_ml.analysis.types.verdict import MetricEvidence
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentra_ml.analysis.types import StepPolicy
+from sentra_ml.analysis.types.specs import StepPolicy
 
 # Above this risk (the strongest regression evidence as a fraction of the rollback threshold),
 # the judge holds the weight and gathers evidence instead of exposing more users.

@@ -35,7 +35,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sentra_ml.analysis.stats.binomial_cs import log_e_below, proportion_interval
-from sentra_ml.analysis.types import Cohort, MetricKind, RatioSample, RolloutSpec, Sample
+from sentra_ml.analysis.types.labels import Cohort, MetricKind
+from sentra_ml.analysis.types.samples import RatioSample, Sample
+from sentra_ml.analysis.types.specs import RolloutSpec
 
 SHARE_TOLERANCE = 0.1  # routers split by rounding, connection reuse and scrape jitter
 COLLAPSE = 0.5  # the canary serving under half its share has lost it

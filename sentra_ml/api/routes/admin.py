@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import SpecError
+from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.api.deps import Admin, ServicesDep, SessionDep, Viewer
 from sentra_ml.api.schemas import PolicyIn, PolicyOut, TokenCreate, TokenCreated, TokenOut
 from sentra_ml.spec import clip, parse_spec
@@ -91,8 +90,8 @@ def put_policy(name: str, body: PolicyIn, session: SessionDep, who: Admin) -> Po
         )
     data = body.model_dump(mode="json", exclude={"name"})
     try:
-        RolloutJudge(parse_spec(data))
-    except (SpecError, ValueError) as err:
+        parse_spec(data)
+    except SpecError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
     row = session.get(Policy, name)
     if row is None:

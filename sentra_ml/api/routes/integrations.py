@@ -24,7 +24,7 @@ from sentra_ml.api.auth import (
 from sentra_ml.api.deps import ServicesDep, SessionDep, authenticate
 from sentra_ml.api.gates import Hook, argo_verdict, flagger_gate, verdict_age
 from sentra_ml.api.schemas import ArgoAnswer, ArgoResult, FlaggerPayload, GateAnswer
-from sentra_ml.spec import clip, parse_spec
+from sentra_ml.spec import clip
 from sentra_ml.store import audit
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import State
@@ -79,7 +79,7 @@ def flagger(
     rollout = _find(session, payload.namespace, payload.name)
     state = svc.live.state(rollout.id) or State(rollout.state)
     verdict = svc.live.latest(rollout.id)
-    now, stale_after = time.time(), parse_spec(rollout.spec).stale_after_seconds
+    now, stale_after = time.time(), svc.specs.spec(rollout.id, rollout.spec).stale_after_seconds
     allowed, why = flagger_gate(hook, state, verdict, now=now, stale_after=stale_after)
     answer = GateAnswer(
         rollout_id=rollout.id,
@@ -102,7 +102,7 @@ def argo(
     row = _find(session, namespace, rollout)
     state = svc.live.state(row.id) or State(row.state)
     verdict = svc.live.latest(row.id)
-    now, stale_after = time.time(), parse_spec(row.spec).stale_after_seconds
+    now, stale_after = time.time(), svc.specs.spec(row.id, row.spec).stale_after_seconds
     return ArgoAnswer(
         rollout_id=row.id,
         result=ArgoResult(

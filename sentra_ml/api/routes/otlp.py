@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from sentra_ml.api.checks import stale_ts
 from sentra_ml.api.deps import Operator, Services, ServicesDep
-from sentra_ml.spec import clip, line_of, parse_spec
+from sentra_ml.spec import clip, line_of
 from sentra_ml.store import keys, telemetry_log
 from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import TERMINAL, State
@@ -150,7 +150,7 @@ def _ingest_rollout(
     svc: Services, rollout_id: str, points: list[otlp.Point], spec_body: dict[str, object],
     created_at: float, now: float,
 ) -> otlp.Refusals:  # fmt: skip
-    spec = parse_spec(spec_body)
+    spec = svc.specs.spec(rollout_id, spec_body)
     kinds = {m.name: m.kind.value for m in spec.metrics}
     refused: otlp.Refusals = Counter()
     fitting = []

@@ -13,8 +13,8 @@ from sentra_adapters.telemetry.registry import sources
 from sentra_adapters.traffic.registry import routers
 from sqlalchemy.orm import Session
 
-from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Action, SampleError, SpecError
+from sentra_ml.analysis.types.errors import SampleError, SpecError
+from sentra_ml.analysis.types.labels import Action
 from sentra_ml.api import trace_config
 from sentra_ml.api.checks import check_lines
 from sentra_ml.api.deps import Operator, Services, ServicesDep, SessionDep, Viewer, ViewerFast
@@ -76,9 +76,8 @@ def create(body: RolloutCreate, svc: ServicesDep, session: SessionDep, who: Oper
     """Start judging a rollout (state `running`, weight at the policy's first step)."""
     spec_body = _spec_body(body, session)
     try:
-        spec = parse_spec(spec_body)
-        RolloutJudge(spec)  # the analyzers refuse what the schema cannot see (e.g. tolerances)
-    except (SpecError, ValueError) as err:
+        spec = parse_spec(spec_body)  # valid once it exists: the judge takes any RolloutSpec
+    except SpecError as err:
         raise HTTPException(UNPROCESSABLE, f"spec: {err}") from None
     for field, config, registry in (
         ("target", body.target, routers),
@@ -150,7 +149,7 @@ def push_telemetry(
             status.HTTP_409_CONFLICT, f"rollout is {rollout.state}: telemetry is no longer taken"
         )
     try:
-        check_lines(parse_spec(rollout.spec), body.lines, time.time())
+        check_lines(svc.specs.spec(rollout_id, rollout.spec), body.lines, time.time())
     except SampleError as err:
         raise HTTPException(UNPROCESSABLE, str(err)) from None
     telemetry_log.append(svc.bus, rollout_id, body.lines)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from sentra_ml.analysis.types import SampleError, SpecError
+from sentra_ml.analysis.types.errors import SampleError, SpecError
 from sentra_ml.api.deps import ServicesDep, Viewer
 from sentra_ml.api.schemas import VerdictRequest
 from sentra_ml.judge_session import JudgeSession
@@ -22,10 +22,10 @@ def judge_once(body: VerdictRequest, svc: ServicesDep, _: Viewer) -> dict[str, A
     """Judge the telemetry in the body at `now` (default: its newest timestamp)."""
     try:
         spec = body.spec.to_spec()
-        start = min(line.ts for line in body.lines)
-        session = JudgeSession.starting(spec, start, saved_learner(svc.learners, spec.service))
-    except (SpecError, ValueError) as err:
+    except SpecError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"spec: {err}") from None
+    start = min(line.ts for line in body.lines)
+    session = JudgeSession.starting(spec, start, saved_learner(svc.learners, spec.service))
     for i, line in sorted(enumerate(body.lines), key=lambda pair: pair[1].ts):
         try:
             session.observe_line(line)

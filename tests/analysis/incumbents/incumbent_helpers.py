@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sentra_ml.analysis.incumbents import DecisionRule
-from sentra_ml.analysis.types import Action, Cohort, LatencySample, RatioSample, Verdict
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample
+from sentra_ml.analysis.types.verdict import Verdict
 
 BUCKETS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, math.inf)
 

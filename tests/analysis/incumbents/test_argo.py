@@ -5,7 +5,8 @@ from __future__ import annotations
 from incumbent_helpers import drive
 
 from sentra_ml.analysis.incumbents import ArgoRollouts
-from sentra_ml.analysis.types import Action, Cohort, RatioSample
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import RatioSample
 
 
 def test_healthy_canary_walks_the_steps_and_promotes_after_the_last_pause() -> None:

@@ -9,7 +9,8 @@ import pytest
 from incumbent_helpers import BUCKETS, buckets_of, drive
 
 from sentra_ml.analysis.incumbents import Flagger, latency_quantile, merge_latency
-from sentra_ml.analysis.types import Action, Cohort, LatencySample, MetricStatus, RatioSample
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricStatus
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample
 
 HEALTHY = 0.001  # Flagger's 99 % success threshold sits on a 1 % error rate: keep well below
 

@@ -16,7 +16,7 @@ from sentra_ml.analysis.incumbents.kayenta_judge import (
     score,
     wilcoxon_diff,
 )
-from sentra_ml.analysis.types import Action, Direction, MetricStatus
+from sentra_ml.analysis.types.labels import Action, Direction, MetricStatus
 
 # Kayenta's own tie-out test (kayenta-mannwhitney MannWhitneySuite, values from R): 210 per-minute
 # error percentages per cohort, mostly 0 (only the multiset matters to a rank test).

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sentra_ml.analysis.incumbents.kayenta_classifier import kayenta_classify, kayenta_compare
-from sentra_ml.analysis.types import Direction
+from sentra_ml.analysis.types.labels import Direction
 
 # --- Kayenta's classifier: cases from Kayenta's own ClassifierSuite ---------------------------
 

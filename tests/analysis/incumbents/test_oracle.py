@@ -9,7 +9,8 @@ import pytest
 from incumbent_helpers import latency_sample
 
 from sentra_ml.analysis.incumbents import OracleSPRT
-from sentra_ml.analysis.types import Action, Cohort, RatioSample
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import RatioSample
 
 
 def _time_to_rollback(

@@ -9,7 +9,9 @@ import pytest
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.drift import DriftWatch
-from sentra_ml.analysis.types import Action, Cohort, GaugeSample, SpecError
+from sentra_ml.analysis.types.errors import SpecError
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import GaugeSample
 from sentra_ml.simulate import Simulator, default_spec, scenario_library
 
 

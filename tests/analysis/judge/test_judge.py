@@ -5,15 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import (
-    Action,
-    Cohort,
-    MetricStatus,
-    RatioSample,
-    SampleError,
-    StepPolicy,
-    Verdict,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricStatus
+from sentra_ml.analysis.types.samples import RatioSample
+from sentra_ml.analysis.types.specs import StepPolicy
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.simulate import (
     EnvironmentIncident,
     ErrorStep,

@@ -14,17 +14,11 @@ from hypothesis import strategies as st
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import service_learner
-from sentra_ml.analysis.types import (
-    MAX_MAGNITUDE,
-    SLO,
-    Action,
-    Direction,
-    MetricKind,
-    MetricSpec,
-    RolloutSpec,
-    SampleError,
-    Verdict,
-)
+from sentra_ml.analysis.types.errors import SampleError
+from sentra_ml.analysis.types.labels import Action, Direction, MetricKind
+from sentra_ml.analysis.types.samples import MAX_MAGNITUDE
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.spec import TelemetryLine
 

@@ -12,18 +12,10 @@ from pydantic import ValidationError
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import service_learner
-from sentra_ml.analysis.types import (
-    MAX_MAGNITUDE,
-    SLO,
-    Action,
-    Cohort,
-    LatencySample,
-    MetricKind,
-    MetricSpec,
-    MetricStatus,
-    RolloutSpec,
-    Verdict,
-)
+from sentra_ml.analysis.types.labels import Action, Cohort, MetricKind, MetricStatus
+from sentra_ml.analysis.types.samples import MAX_MAGNITUDE, LatencySample
+from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.ingest import CounterIngest
 from sentra_ml.spec import TelemetryLine
 

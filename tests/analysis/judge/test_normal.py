@@ -11,7 +11,9 @@ import pytest
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import REQUESTS, ServiceNormal, _Window, service_learner
-from sentra_ml.analysis.types import Action, Cohort, LatencySample, RatioSample, Verdict
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import LatencySample, RatioSample
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.simulate import (
     EnvironmentIncident,
     ErrorStep,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sentra_ml.analysis.judge import RolloutJudge
-from sentra_ml.analysis.types import Action, SpecError, StepPolicy, Verdict
+from sentra_ml.analysis.types.errors import SpecError
+from sentra_ml.analysis.types.labels import Action
+from sentra_ml.analysis.types.specs import StepPolicy
+from sentra_ml.analysis.types.verdict import Verdict
 from sentra_ml.simulate import Simulator, default_spec, scenario_library
 
 

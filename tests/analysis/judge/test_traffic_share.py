@@ -7,7 +7,9 @@ import numpy as np
 
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.traffic_share import ShareFinding, TrafficShare
-from sentra_ml.analysis.types import Action, Cohort, RatioSample, RolloutSpec
+from sentra_ml.analysis.types.labels import Action, Cohort
+from sentra_ml.analysis.types.samples import RatioSample
+from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.simulate import default_spec
 
 DT = 2.0

@@ -25,7 +25,7 @@ from sentra_adapters.traffic.weights import (
     percent,
     same_split,
 )
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 GROUP = "gateway.networking.k8s.io"
 

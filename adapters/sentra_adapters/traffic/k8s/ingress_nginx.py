@@ -19,7 +19,7 @@ from sentra_adapters.options import check_attempts, distinct_cohort_names
 from sentra_adapters.traffic.base import HeldWeightsRouter, Verification
 from sentra_adapters.traffic.k8s.api import JSON_PATCH, api_client, call, update
 from sentra_adapters.traffic.weights import Weights, check_weights, integer_weights
-from sentra_ml.analysis.types import Cohort
+from sentra_ml.analysis.types.labels import Cohort
 
 CANARY = "nginx.ingress.kubernetes.io/canary"
 WEIGHT = f"{CANARY}-weight"
