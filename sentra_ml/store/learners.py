@@ -8,6 +8,7 @@ their own baseline; the one that saves last wins.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import logging
 import os
@@ -42,7 +43,13 @@ class BusLearnerStore:
 
     def load(self, service: str) -> bytes | None:
         raw = self.bus.get(keys.learner(service))
-        return None if raw is None else base64.b64decode(raw)
+        if raw is None:
+            return None
+        try:
+            return base64.b64decode(raw, validate=True)
+        except binascii.Error as err:  # only Sentra writes it: a damaged key starts afresh
+            log.warning("service %r: learner checkpoint is not base64 (%s)", service, err)
+            return None
 
     def save(self, service: str, checkpoint: bytes) -> None:
         self.bus.put(keys.learner(service), base64.b64encode(checkpoint).decode(), LEARNER_TTL)

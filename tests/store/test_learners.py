@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sentra_ml.analysis.anomaly import ServiceLearner
+from sentra_ml.store import keys
 from sentra_ml.store.bus import InProcessBus, RedisBus
 from sentra_ml.store.learners import BusLearnerStore, FileLearnerStore, LearnerStore
 
@@ -69,3 +70,11 @@ def test_redis_holds_checkpoints_for_every_replica(redis_url: str) -> None:
     finally:
         one.close()
         two.close()
+
+
+def test_a_damaged_checkpoint_on_the_bus_is_no_checkpoint() -> None:
+    bus = InProcessBus()
+    store = BusLearnerStore(bus)
+    store.save("checkout", _checkpoint(2))
+    bus.put(keys.learner("checkout"), "not base64 at all!", 60)
+    assert store.load("checkout") is None
