@@ -7,9 +7,11 @@ Each request goes to the canary with probability `p`; with the weight `w` in for
 tests the null `p >= (1 - SHARE_TOLERANCE) * w` with the anytime-valid binomial mixture
 (`log_e_below`), on the requests of the first ratio metric counted since the weight settled.
 Lines are binned on the judge's interval grid, so cohorts need not report at the same instants.
-A canary whose telemetry skips intervals it later resumes after (a process that crashes and is
-restarted) served nothing in them; a gap longer than `stale_after_seconds` is a telemetry outage,
-the stale-data rule's to judge (pause, then fail safe), and counts for neither cohort.
+A canary whose telemetry skips intervals and then resumes (a process that crashes and is
+restarted) served nothing in them. While the gap is open it is the stale-data rule's to judge
+(pause, then fail safe after `stale_after_seconds + grace_seconds`), and a gap that never closes
+within that time counts for neither cohort; one that closes counts, so that a canary restarted
+ever more slowly (CrashLoopBackOff) is seen to lose its share.
 
 - A significant deficit pauses the rollout (the cause is unknown: a crash loop, failing health
   checks, a router that does not route).
@@ -78,7 +80,7 @@ class TrafficShare:
         self.metric = ratio[0] if ratio else None
         self.interval = spec.interval_seconds
         self.settle = SETTLE_INTERVALS * spec.interval_seconds
-        self.max_gap = spec.stale_after_seconds
+        self.max_gap = spec.stale_after_seconds + spec.grace_seconds
         partial = [w for w in spec.policy.steps if w < 100.0]
         self.known_threshold = math.log(max(len(partial), 1) / alpha)
         self.alpha = alpha
