@@ -52,7 +52,11 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
 def stale_ts(ts: float, now: float) -> str | None:
     """Why telemetry at `ts` is not taken at `now` (too far ahead or behind), or None.
 
-    The rule, not the value: `ts` may be 1e308, whose digits would fill the message."""
+    The rule, not the value: `ts` may be 1e308, whose digits would fill the message. A `ts`
+    near `now` in milliseconds (or micro-, nanoseconds) is the commonest mistake: said so."""
+    for unit, factor in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if abs(ts / factor - now) <= MAX_PAST_SECONDS:
+            return f"looks like {unit}; ts are unix seconds"
     if ts > now + MAX_FUTURE_SECONDS:
         return f"more than {MAX_FUTURE_SECONDS:.0f} s in the future (ts are unix seconds)"
     if ts < now - MAX_PAST_SECONDS:

@@ -236,6 +236,10 @@ class GateAnswer(BaseModel):
 
 class ArgoResult(BaseModel):
     verdict: Literal["pass", "fail", "inconclusive"]
+    more_traffic: bool = Field(
+        description="the judge allows a step up now (false while it holds); "
+        "Flagger's confirm-traffic-increase answers the same"
+    )
     action: str | None
     risk: float | None
     score: float | None

@@ -22,7 +22,7 @@ from sentra_ml.api.auth import (
     unauthorized,
 )
 from sentra_ml.api.deps import ServicesDep, SessionDep, authenticate
-from sentra_ml.api.gates import Hook, argo_verdict, flagger_gate, verdict_age
+from sentra_ml.api.gates import Hook, argo_more_traffic, argo_verdict, flagger_gate, verdict_age
 from sentra_ml.api.schemas import ArgoAnswer, ArgoResult, FlaggerPayload, GateAnswer
 from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit
@@ -107,6 +107,7 @@ def argo(
         rollout_id=row.id,
         result=ArgoResult(
             verdict=argo_verdict(state, verdict, now=now, stale_after=stale_after),  # type: ignore[arg-type]
+            more_traffic=argo_more_traffic(state, verdict, now=now, stale_after=stale_after),
             action=None if verdict is None else str(verdict["action"]),
             risk=None if verdict is None else verdict["risk"],
             score=None if verdict is None else verdict["score"],
