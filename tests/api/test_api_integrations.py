@@ -128,6 +128,7 @@ def test_a_hold_refuses_flaggers_traffic_increase_and_argos_step(api: Api) -> No
     )
     assert answer.status_code == 412
     assert "does not yet bound the harm" in answer.json()["reason"]
+    assert answer.json()["detail"].startswith("confirm-traffic-increase: judge says continue")
     assert _hook(api, "rollout", name) == 200  # no regression: Flagger counts no failure
     assert _hook(api, "confirm-promotion", name) == 412
     result = api.get(f"/v1/integrations/argo/test/{name}").json()["result"]

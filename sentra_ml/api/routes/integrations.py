@@ -88,6 +88,7 @@ def flagger(
         action=None if verdict is None else str(verdict["action"]),
         reason=why,
         age_seconds=verdict_age(verdict, now),
+        detail=None if allowed else f"{hook.value}: {why}",
     )
     code = status.HTTP_200_OK if allowed else status.HTTP_412_PRECONDITION_FAILED
     return JSONResponse(answer.model_dump(), status_code=code)
