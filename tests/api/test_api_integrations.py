@@ -60,7 +60,12 @@ def test_argo_web_provider_results(api: Api) -> None:
     assert ok["verdict"] == "pass" and ok["state"] == "running"
     failed = api.get(f"/v1/integrations/argo/test/{bad}").json()["result"]
     assert failed["verdict"] == "fail" and failed["reasons"]
-    assert api.get("/v1/integrations/argo/test/nothing").status_code == 404
+    missing = api.get("/v1/integrations/argo/test/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["detail"].startswith(
+        "rollout: no rollout with namespace 'test' and service 'nothing'; "
+        "register one with POST /v1/rollouts"
+    )
 
 
 def test_argo_inconclusive_when_telemetry_stops(api: Api) -> None:
