@@ -38,6 +38,13 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
                 f"{where}: '{line.metric}' is a {kind} metric and takes "
                 f"{' or '.join(_FORMS[kind])}, got {form}"
             )
+        if line.counter and form != "total/failed":
+            # buckets and values are the interval's own: a counter reading of them would be
+            # taken for one interval's requests, so it is refused rather than dropped
+            raise SampleError(
+                f"{where}.counter: only total/failed readings take counter: true, got {form} "
+                "(send each interval's own buckets or values)"
+            )
         try:
             if line.counter:
                 total, failed = line.total or 0.0, line.failed or 0.0

@@ -141,3 +141,16 @@ def test_a_token_cannot_revoke_itself(api: Api) -> None:
     refused = api.client.delete(f"/v1/tokens/{mine}", headers=api.headers(Role.ADMIN))
     assert refused.status_code == 409 and "token_id" in refused.json()["detail"]
     assert api.get("/v1/tokens", role=Role.ADMIN).status_code == 200  # still works
+
+
+def test_counter_applies_only_to_total_and_failed(api: Api) -> None:
+    rid = api.create()["id"]
+    buckets = {**_line(), "metric": "latency_ms", "buckets": {"100": 1, "+Inf": 2}}
+    del buckets["total"], buckets["failed"]
+    response = api.post(
+        f"/v1/rollouts/{rid}/telemetry", json={"lines": [{**buckets, "counter": True}]}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(
+        "lines.0.counter: only total/failed readings take counter: true, got buckets"
+    )
