@@ -191,10 +191,26 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level.value,
+        log_config=_log_config(log_level.value, access_log),
+        log_level=None,  # the levels are in the config: the access log is INFO at any level
         access_log=access_log,
         ws="websockets-sansio",
     )
+
+
+def _log_config(level: str, access_log: bool) -> dict[str, object]:
+    """uvicorn's own logging, at `level`; its access log (INFO records) on when asked for,
+    whatever the level, so that `--access-log` alone shows the requests."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    loggers = config["loggers"]
+    for name in ("uvicorn", "uvicorn.error"):
+        loggers.setdefault(name, {})["level"] = level.upper()
+    loggers["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return config
 
 
 def _redacted(url: str) -> str:

@@ -128,3 +128,39 @@ def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], env=_env(), capture_output=True, text=True, timeout=60
     )
     assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(
+    ("flags", "shown", "hidden"),
+    [
+        ([], [], ["GET /healthz", "Application startup complete"]),
+        (["--access-log"], ["GET /healthz"], ["Application startup complete"]),
+        (["--log-level", "info"], ["Application startup complete"], ["GET /healthz"]),
+    ],
+)
+def test_log_level_and_access_log(
+    tmp_path: Path, flags: list[str], shown: list[str], hidden: list[str]
+) -> None:
+    port = _port()
+    env = _env(SENTRA_DATA_DIR=str(tmp_path))
+    argv = [sys.executable, "-m", "sentra_ml.cli", "serve", "--port", str(port), *flags]
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stderr=sink, stdout=sink)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "the service did not come up"
+                    time.sleep(0.2)
+            time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    text = log.read_text()
+    assert all(s in text for s in shown), text
+    assert not any(s in text for s in hidden), text
