@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from sentra_ml import offline_cli
-from sentra_ml.analysis.types.errors import SpecError
+from sentra_ml import offline_cli, token_cli
 from sentra_ml.client.commands import rollouts_app
 
-app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no_args_is_help=True)
+app = typer.Typer(
+    help="Sentra: live telemetry into safe rollout decisions.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 err = Console(stderr=True)
 app.command("score")(offline_cli.score)
 app.command("evaluate")(offline_cli.evaluate)
@@ -38,6 +42,7 @@ def replay(
     ] = False,
 ) -> None:
     """Stream recorded telemetry through the judge as if live (shadow analysis)."""
+    from sentra_ml.analysis.types.errors import SpecError
     from sentra_ml.replay import ReplayError, replay_file, verdict_json
     from sentra_ml.spec import load_spec
 
@@ -118,7 +123,30 @@ def demo(
     out.print(f"audit trail: {audit}", highlight=False)
 
 
-@app.command()
+SERVE_ENVIRONMENT = """Environment (defaults need no server):
+
+\b
+  SENTRA_DATA_DIR        folder of the embedded database, learners (default .sentra)
+  SENTRA_DATABASE_URL    e.g. mysql+pymysql://user:pw@db/sentra (default SQLite)
+  SENTRA_REDIS_URL       e.g. redis://127.0.0.1:6379/0 (default in-process bus)
+  SENTRA_AUTH_DISABLED   true: every caller is an anonymous admin (local use only)
+  SENTRA_WEBHOOK_SECRET  HMAC key integration callers may sign bodies with
+  SENTRA_EVALUATION_INTERVAL_SECONDS  1-5 (default 2)
+  SENTRA_LEASE_SECONDS   a dead controller's rollouts move after it (default 10)
+  SENTRA_SERVICE_LEARNER false: judge without each service's learned normal
+  SENTRA_MAX_BODY_BYTES  request body limit (default 8 MiB)
+"""
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+@app.command(epilog=SERVE_ENVIRONMENT)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
@@ -126,8 +154,14 @@ def serve(
     no_controller: Annotated[
         bool, typer.Option("--no-controller", help="API only: `sentra controller`s judge.")
     ] = False,
+    log_level: Annotated[
+        LogLevel, typer.Option(help="The server's log level (info shows start-up).")
+    ] = LogLevel.warning,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (method, path, status).")
+    ] = False,
 ) -> None:
-    """Run the verdict service (SENTRA_DATABASE_URL, SENTRA_REDIS_URL; embedded defaults)."""
+    """Run the verdict service: the API, and a controller in-process unless --no-controller."""
     import uvicorn
 
     from sentra_ml.settings import get_settings
@@ -138,11 +172,20 @@ def serve(
     if no_controller and not settings.redis_url:
         raise fail("--no-controller: separate controllers need SENTRA_REDIS_URL (a shared bus)")
     where = "none in-process (run `sentra controller`)" if no_controller else "in-process"
+    auth = (
+        "OFF (SENTRA_AUTH_DISABLED=true: every caller is an anonymous admin)"
+        if settings.auth_disabled
+        else "on (bearer tokens: `sentra token create --name NAME --role operator`)"
+    )
+    bus = "redis " + _redacted(settings.redis_url) if settings.redis_url else "in-process"
     err.print(
-        f"sentra: listening on http://{host}:{port}; controller: {where}; "
-        f"database: {_redacted(settings.resolved_database_url())}; "
-        f"bus: {'redis' if settings.redis_url else 'in-process'}",
+        f"sentra: listening on http://{host}:{port}; controller: {where}\n"
+        f"  database: {token_cli.database_label(settings)}\n"
+        f"  bus: {bus}\n"
+        f"  auth: {auth}\n"
+        f"  log level: {log_level.value}; access log: {'on' if access_log else 'off'}",
         highlight=False,
+        soft_wrap=True,  # whole lines: they name paths and URLs
     )
     uvicorn.run(
         "sentra_ml.api.main:build" if no_controller else "sentra_ml.compose:app_with_controller",
@@ -150,9 +193,32 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_config=_log_config(log_level.value, access_log),
+        log_level=None,  # the levels are in the config: the access log is INFO at any level
+        access_log=access_log,
         ws="websockets-sansio",
     )
+
+
+def _log_config(level: str, access_log: bool) -> dict[str, object]:
+    """uvicorn's own logging, at `level`; its access log (INFO records) on when asked for,
+    whatever the level, so that `--access-log` alone shows the requests."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    loggers = config["loggers"]
+    for name in ("uvicorn", "uvicorn.error"):
+        loggers.setdefault(name, {})["level"] = level.upper()
+    loggers["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return config
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @app.command()
@@ -206,43 +272,7 @@ def controller(
     scheduler.stop()  # hands the leases back: another replica takes over at once
 
 
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-token_app = typer.Typer(help="API tokens (stored hashed; the secret is shown once).")
-app.add_typer(token_app, name="token")
-
-
-@token_app.command("create")
-def token_create(
-    name: Annotated[str, typer.Option(help="A name for the audit, e.g. 'ci'.")],
-    role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
-) -> None:
-    """Create a token in the configured database and print its secret."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from sentra_ml.settings import get_settings
-    from sentra_ml.store import tokens
-    from sentra_ml.store.db import make_engine, session_factory, upgrade
-
-    try:
-        chosen = tokens.Role(role)
-    except ValueError:
-        raise fail(f"--role: '{role}' is not one of viewer, operator, admin") from None
-    try:
-        engine = make_engine(get_settings().resolved_database_url())
-        upgrade(engine)
-        with session_factory(engine)() as session:
-            if tokens.name_taken(session=session, name=name):
-                raise fail(f"--name: a token named '{name}' exists")
-            _, secret = tokens.create_token(session=session, name=name, role=chosen, actor="cli")
-            session.commit()
-    except SQLAlchemyError as e:
-        raise fail(f"database: {e.__class__.__name__}: {str(e).splitlines()[0]}") from None
-    typer.echo(secret)
+app.add_typer(token_cli.app, name="token")
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """`sentra demo`: two simulated rollouts judged live on an accelerated clock, with an audit file.
 
 A healthy canary walks the step schedule to promotion; a faulty one is rolled back. Nothing but
-this process is needed: the simulator stands in for the service and its telemetry.
+this process is needed: the simulator stands in for the service and its telemetry. On a terminal
+each rollout is a live panel; elsewhere (a pipe, CI) each decision is a line, then the panel.
 """
 
 from __future__ import annotations
@@ -60,9 +61,29 @@ def demo_rollouts() -> list[DemoRollout]:
     ]
 
 
+# One line at 80 columns: risk is the strongest regression evidence (1 = the rollback
+# threshold), score the Kayenta-style share (- before any data), [ ] the effect's interval.
+LEGEND = "risk: 1 = roll back · score: % metrics not regressed · [ ]: anytime-valid CI"
+
+
+def _score(verdict: Verdict) -> str:
+    return "  -" if verdict.score is None else f"{verdict.score:3.0f}"
+
+
+def decision_line(title: str, t: float, verdict: Verdict, previous: float) -> str:
+    """One decision as a plain line: when, what, the weight's move, and the judge's reason."""
+    move = f"{previous:g} % -> {verdict.weight:g} %" if verdict.weight != previous else ""
+    return (
+        f"{title}: t={t:4.0f} s {verdict.action.upper():8} weight {verdict.weight:5.1f} % "
+        f"risk {verdict.risk:4.2f} score {_score(verdict)}"
+        + (f" ({move})" if move else "")
+        + (f" | {verdict.reasons[-1]}" if verdict.reasons else "")
+    )
+
+
 def render(title: str, t: float, verdict: Verdict) -> Panel:
     """The live view of one rollout: weight, decision, per-metric effects and the reasons."""
-    bar_width = 40
+    bar_width = 18  # the head fits one line of an 80-column panel
     filled = round(bar_width * verdict.weight / 100)
     head = Text.assemble(
         (f"t={t:5.0f} s  ", "dim"),
@@ -70,7 +91,7 @@ def render(title: str, t: float, verdict: Verdict) -> Panel:
         ("█" * filled + "░" * (bar_width - filled), "magenta"),
         (f" {verdict.weight:5.1f} %  ", "bold"),
         (f"{verdict.action.upper():9}", _COLOURS[verdict.action]),
-        (f" risk {verdict.risk:4.2f}  score {verdict.score:3.0f}", ""),
+        (f" risk {verdict.risk:4.2f}  score {_score(verdict)}", ""),
     )
     table = Table(expand=True, show_edge=False)
     table.add_column("metric")
@@ -85,7 +106,10 @@ def render(title: str, t: float, verdict: Verdict) -> Panel:
             f"{e.risk:.2f}",
         )
     reasons = Text("\n".join(f"• {r}" for r in verdict.reasons), style="italic")
-    return Panel(Group(head, table, reasons), title=title, border_style=_COLOURS[verdict.action])
+    legend = Text(LEGEND, style="dim")
+    return Panel(
+        Group(head, table, reasons, legend), title=title, border_style=_COLOURS[verdict.action]
+    )
 
 
 def play(
@@ -122,19 +146,36 @@ def audit_records(title: str, history: list[Verdict]) -> list[dict[str, object]]
     return records
 
 
+def _line_printer(console: Console, title: str) -> Callable[[float, Verdict], None]:
+    """A line for each verdict that changes the action, the weight, or starts or ends a hold."""
+    last: list[tuple[Action | None, float, bool]] = []
+
+    def show(t: float, v: Verdict) -> None:
+        previous = last[-1] if last else (None, v.current_weight, False)
+        if (v.action, v.weight, v.hold) != previous:
+            console.print(decision_line(title, t, v, previous[1]), highlight=False, soft_wrap=True)
+            last.append((v.action, v.weight, v.hold))
+
+    return show
+
+
 def run_demo(console: Console, audit_path: Path, seconds_per_tick: float = 0.08) -> list[Verdict]:
     """Play the demo rollouts; returns each rollout's final verdict."""
     finals = []
     audit_path.parent.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, object]] = []
     for rollout in demo_rollouts():
-        with Live(console=console, refresh_per_second=20, transient=False) as live:
+        if console.is_terminal:
+            with Live(console=console, refresh_per_second=20, transient=False) as live:
 
-            def show(t: float, v: Verdict, title: str = rollout.title) -> None:
-                live.update(render(title, t, v))
-                time.sleep(seconds_per_tick)
+                def show(t: float, v: Verdict, title: str = rollout.title) -> None:
+                    live.update(render(title, t, v))
+                    time.sleep(seconds_per_tick)
 
-            history = play(rollout, on_tick=show)
+                history = play(rollout, on_tick=show)
+        else:
+            history = play(rollout, on_tick=_line_printer(console, rollout.title))
+            console.print(render(rollout.title, history[-1].ts, history[-1]))
         console.print()
         finals.append(history[-1])
         records.extend(audit_records(rollout.title, history))

@@ -14,11 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sentra_ml.analysis.anomaly import LearnerConfig
-from sentra_ml.analysis.nab import PROFILES
-
-if TYPE_CHECKING:  # the offline module (pandas, matplotlib) loads only when a command runs
+if TYPE_CHECKING:  # numpy, pandas, matplotlib load only when a command runs, not for --help
     from sentra_ml.offline import Evaluation
+
+ALARM_RATE = 1e-3  # LearnerConfig.alarm_rate, which a test keeps equal (importing it is slow)
 
 
 class Profile(StrEnum):
@@ -44,10 +43,11 @@ def score(
     output: Annotated[Path, typer.Option(help="CSV written: timestamp, score, flag.")],
     alarm_rate: Annotated[
         float, typer.Option(help="Target false alarms per row (flag when p <= this).")
-    ] = LearnerConfig.alarm_rate,
+    ] = ALARM_RATE,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Stream a series through one online learner as live: each row scored, then learned."""
+    from sentra_ml.analysis.anomaly import LearnerConfig
     from sentra_ml.offline import InputError, read_series, rich_progress, score_series, write_scores
 
     if not 0 < alarm_rate < 1:
@@ -100,6 +100,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Precision, recall, F1, delay at the flags, and NAB scores (threshold tuned as NAB)."""
+    from sentra_ml.analysis.nab import PROFILES
     from sentra_ml.offline import InputError, evaluate_scores, read_labels
     from sentra_ml.offline_plots import plot_evaluation
 

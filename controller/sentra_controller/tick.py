@@ -44,7 +44,8 @@ def no_verdict(tracked: Tracked, now: float, error: BaseException) -> dict[str, 
         ]
     return {
         "ts": now, "action": action, "risk": 1.0, "weight": weight,
-        "current_weight": held or 0.0, "score": 0.0, "reasons": reasons, "evidence": [],
+        "current_weight": held or 0.0, "score": None, "hold": True, "reasons": reasons,
+        "evidence": [],
         "anomaly": None, "judging_error": what, "failing_since": since,
     }  # fmt: skip
 

@@ -40,6 +40,13 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
                 f"{where}: '{line.metric}' is a {kind} metric and takes "
                 f"{' or '.join(_FORMS[kind])}, got {form}"
             )
+        if line.counter and form != "total/failed":
+            # buckets and values are the interval's own: a counter reading of them would be
+            # taken for one interval's requests, so it is refused rather than dropped
+            raise SampleError(
+                f"{where}.counter: only total/failed readings take counter: true, got {form} "
+                "(send each interval's own buckets or values)"
+            )
         try:
             if line.counter:
                 total, failed = line.total or 0.0, line.failed or 0.0
@@ -54,7 +61,11 @@ def check_lines(spec: RolloutSpec, lines: Sequence[TelemetryLine], now: float) -
 def stale_ts(ts: float, now: float) -> str | None:
     """Why telemetry at `ts` is not taken at `now` (too far ahead or behind), or None.
 
-    The rule, not the value: `ts` may be 1e308, whose digits would fill the message."""
+    The rule, not the value: `ts` may be 1e308, whose digits would fill the message. A `ts`
+    near `now` in milliseconds (or micro-, nanoseconds) is the commonest mistake: said so."""
+    for unit, factor in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if abs(ts / factor - now) <= MAX_PAST_SECONDS:
+            return f"looks like {unit}; ts are unix seconds"
     if ts > now + MAX_FUTURE_SECONDS:
         return f"more than {MAX_FUTURE_SECONDS:.0f} s in the future (ts are unix seconds)"
     if ts < now - MAX_PAST_SECONDS:

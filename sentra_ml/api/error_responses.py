@@ -12,7 +12,22 @@ from sentra_ml.api.schemas import ErrorOut
 
 NO_DEPENDENCY = ("/healthz", "/metrics")  # answered without the database or the bus
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
-_INVALID = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}
+_INVALID = {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorOut"}}}
+_VALIDATION_ERROR_OUT = {
+    "title": "ValidationErrorOut",
+    "description": "A 422: `detail` as in every error ('field.path: problem; ...'), and the "
+    "same problems as a validation-error array",
+    "type": "object",
+    "required": ["detail", "errors"],
+    "properties": {
+        "detail": {"title": "Detail", "type": "string"},
+        "errors": {
+            "title": "Errors",
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/ValidationError"},
+        },
+    },
+}
 _RETRY_AFTER = {
     "Retry-After": {
         "description": "seconds to wait before trying again",
@@ -42,11 +57,12 @@ def _wanted(path: str, operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Document 400, 401, 403, 413, 415, 422 and 503 where they occur; every 4xx and 5xx without
-    a body schema gets ErrorOut, every 422 the validation-error array."""
+    a body schema gets ErrorOut, every 422 ValidationErrorOut (ErrorOut plus `errors`)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["ErrorOut"] = ErrorOut.model_json_schema()
     components.setdefault("ValidationError", validation_error_definition)
     components.setdefault("HTTPValidationError", validation_error_response_definition)
+    components["ValidationErrorOut"] = _VALIDATION_ERROR_OUT
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

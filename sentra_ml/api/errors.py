@@ -1,6 +1,8 @@
-"""Error answers in one shape: every 422 is the validation-error array (`loc`, `msg`, `type`),
-every other error `{"detail": "..."}`; a body that is not JSON is a 415; a 405 names every
-method of its path. The input is never echoed beyond `spec.SHOWN` characters."""
+"""Error answers in one shape: every 4xx and 5xx is `{"detail": "field.path: problem"}` (a
+dependency or the request instead of a field where nothing in the body is to blame); a 422 adds
+`errors`, the same problems as a validation-error array (`loc`, `msg`, `type`) for programs. A
+body that is not JSON is a 415; a 405 names every method of its path. The input is never echoed
+beyond `spec.SHOWN` characters."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ MAX_ERRORS = 20
 MAX_MESSAGE = 300
 _FIELD = re.compile(r"([A-Za-z_][\w\-]*(?:\.[\w\-]+)*): (.+)", re.DOTALL)
 _PARAMETER = re.compile(r"\{[^}/]+\}")
+_ROOTS = ("body", "query", "path")  # where FastAPI found the field; the field path says enough
 
 
 def field_errors(message: str) -> list[dict[str, Any]]:
@@ -37,6 +40,37 @@ def field_errors(message: str) -> list[dict[str, Any]]:
     path, problem = found.groups()
     loc: list[str | int] = ["body", *(int(p) if p.isdigit() else p for p in path.split("."))]
     return [{"loc": loc, "msg": clip(problem, MAX_MESSAGE), "type": "value_error"}]
+
+
+def as_text(errors: list[dict[str, Any]]) -> str:
+    """A validation-error array as one `detail`: 'lines.0.cohort: problem; ...'.
+
+    >>> as_text([{"loc": ["body", "lines", 0, "cohort"], "msg": "bad", "type": "enum"}])
+    'lines.0.cohort: bad'
+    >>> as_text([{"loc": ["query", "state"], "msg": "bad", "type": "enum"}])
+    'state: bad'
+    """
+    parts = []
+    for error in errors:
+        loc = [str(p) for p in error["loc"]]
+        where = ".".join(loc[1:] if loc[0] in _ROOTS and len(loc) > 1 else loc)
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _invalid_answer(errors: list[dict[str, Any]], headers: Any = None) -> JSONResponse:
+    return JSONResponse(
+        {"detail": as_text(errors), "errors": errors}, status_code=422, headers=headers
+    )
+
+
+def _msg(error: Any) -> str:
+    """Pydantic's message; for a choice among names (an enum, a literal) also what came, so
+    that a typo shows: "Input should be 'baseline' or 'canary', got 'canray'"."""
+    message = str(error["msg"])
+    if error["type"] in ("enum", "literal_error") and isinstance(error.get("input"), str):
+        message += f", got '{clip(error['input'])}'"
+    return clip(message, MAX_MESSAGE)
 
 
 def is_json(content_type: str | None) -> bool:
@@ -60,20 +94,21 @@ async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse
             {"detail": f"content-type: application/json required, got '{clip(media)}'"},
             status_code=415,
         )
-    # the offending input is not echoed: it may be NaN, which JSON cannot carry, or large
-    detail = [
+    # the offending input is not echoed (but for a short name among choices): it may be NaN,
+    # which JSON cannot carry, or large
+    errors = [
         {
             "loc": [clip(p) if isinstance(p, str) else p for p in e["loc"]],
-            "msg": clip(e["msg"], MAX_MESSAGE),
+            "msg": _msg(e),
             "type": e["type"],
         }
         for e in exc.errors()[:MAX_ERRORS]
     ]
-    return JSONResponse({"detail": detail}, status_code=422)
+    return _invalid_answer(errors)
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
-    """A route's 422 message in the validation-error shape; a 405 with its path's methods."""
+    """A route's 422 message with its validation-error array; a 405 with its path's methods."""
     if exc.status_code == 405:
         headers = dict(exc.headers or {})
         methods = allowed_methods(request)
@@ -81,9 +116,7 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
             headers["Allow"] = ", ".join(methods)
         return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
     if exc.status_code == 422 and isinstance(exc.detail, str):
-        return JSONResponse(
-            {"detail": field_errors(exc.detail)}, status_code=422, headers=exc.headers
-        )
+        return _invalid_answer(field_errors(exc.detail), exc.headers)
     return await http_exception_handler(request, exc)
 
 

@@ -28,6 +28,12 @@ def _action(verdict: dict[str, Any] | None) -> Action | None:
     return None if verdict is None else Action(verdict["action"])
 
 
+def _holding(verdict: dict[str, Any] | None) -> bool:
+    """The judge keeps the weight on the evidence. A verdict without the field (an older
+    replica's) counts as holding: a gate fails closed."""
+    return verdict is None or bool(verdict.get("hold", True))
+
+
 def _all_safe(verdict: dict[str, Any] | None) -> bool:
     evidence = [] if verdict is None else verdict.get("evidence") or []
     return bool(evidence) and all(e.get("status") == "safe" for e in evidence)
@@ -73,25 +79,47 @@ def flagger_gate(
     if hook is Hook.ROLLOUT:
         return True, "no regression found" if verdict else "no verdict yet"
     if hook is Hook.CONFIRM_TRAFFIC_INCREASE:
-        ok = state is State.RUNNING and action in (Action.CONTINUE, Action.PROMOTE)
-        return ok, "judge allows more traffic" if ok else f"judge says {action or 'nothing yet'}"
-    ok = (
-        state is State.PROMOTED
-        or action is Action.PROMOTE
-        or (action is Action.CONTINUE and _all_safe(verdict))
-    )
-    return ok, "every metric shown within tolerance" if ok else "not yet shown safe"
+        if state is not State.RUNNING:
+            return False, f"rollout is {state}"
+        if action is Action.PROMOTE or (action is Action.CONTINUE and not _holding(verdict)):
+            return True, "judge allows more traffic"
+        return False, _why_not(action, verdict)
+    if state is State.PROMOTED or action is Action.PROMOTE:
+        return True, "the judge promotes"
+    if action is Action.CONTINUE and _all_safe(verdict) and not _holding(verdict):
+        return True, "every metric shown within tolerance"
+    return False, "not yet shown safe" if action is Action.CONTINUE else _why_not(action, verdict)
+
+
+def _why_not(action: Action | None, verdict: dict[str, Any] | None) -> str:
+    """The judge's own last reason, which says why it holds or pauses."""
+    reasons = [] if verdict is None else verdict.get("reasons") or []
+    last = str(reasons[-1]) if reasons else ""
+    return f"judge says {action or 'nothing yet'}" + (f": {last}" if last else "")
 
 
 def argo_verdict(
     state: State, verdict: dict[str, Any] | None, *, now: float, stale_after: float
 ) -> str:
-    """pass | fail | inconclusive (Argo pauses the rollout on inconclusive)."""
+    """pass | fail | inconclusive (Argo pauses the rollout on inconclusive). A hold passes:
+    nothing regressed; `argo_more_traffic` says whether a step up is allowed."""
     if _stale(state, verdict, now, stale_after):
         return "inconclusive"
     action = _action(verdict)
     if state in (State.ROLLED_BACK, State.ABORTED) or action is Action.ROLLBACK:
         return "fail"
-    if state is State.PROMOTED or action in (Action.PROMOTE, Action.CONTINUE):
+    if state is State.PROMOTED or action is Action.PROMOTE:
         return "pass"
-    return "inconclusive"
+    if action is Action.CONTINUE and verdict is not None and verdict.get("score") is not None:
+        return "pass"
+    return "inconclusive"  # a pause, or no data yet: nothing to pass on
+
+
+def argo_more_traffic(
+    state: State, verdict: dict[str, Any] | None, *, now: float, stale_after: float
+) -> bool:
+    """Whether the judge allows a step up now: what Flagger's `confirm-traffic-increase` says."""
+    allowed, _ = flagger_gate(
+        Hook.CONFIRM_TRAFFIC_INCREASE, state, verdict, now=now, stale_after=stale_after
+    )
+    return allowed

@@ -46,7 +46,8 @@ FreeObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
 
 
 class ErrorOut(BaseModel):
-    """Every error answer but a 422: what went wrong, naming the field or the dependency."""
+    """Every error answer: what went wrong, naming the field or the dependency (a 422 adds
+    `errors`, the validation-error array)."""
 
     detail: str
 
@@ -232,10 +233,17 @@ class GateAnswer(BaseModel):
     action: str | None
     reason: str
     age_seconds: float | None = Field(description="how old the verdict is; null without one")
+    detail: str | None = Field(
+        default=None, description="on a 412, '<hook>: <reason>', as in every error answer"
+    )
 
 
 class ArgoResult(BaseModel):
     verdict: Literal["pass", "fail", "inconclusive"]
+    more_traffic: bool = Field(
+        description="the judge allows a step up now (false while it holds); "
+        "Flagger's confirm-traffic-increase answers the same"
+    )
     action: str | None
     risk: float | None
     score: float | None

@@ -119,7 +119,7 @@ def record_decision(
         action=str(verdict["action"]),
         risk=float(verdict["risk"]),
         weight=float(verdict["weight"]),
-        score=float(verdict["score"]),
+        score=None if verdict.get("score") is None else float(verdict["score"]),
         verdict=verdict,
         model_version=model_version,
     )

@@ -86,7 +86,7 @@ class Decision(Base):
     action: Mapped[str] = mapped_column(String(20))
     risk: Mapped[float] = mapped_column(Double)
     weight: Mapped[float] = mapped_column(Double)
-    score: Mapped[float] = mapped_column(Double)
+    score: Mapped[float | None] = mapped_column(Double, nullable=True)  # None: no data yet
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(200))
 

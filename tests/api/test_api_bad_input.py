@@ -49,7 +49,7 @@ def test_schema_errors_name_the_field(api: Api, line: dict, where: str) -> None:
     body.update(line)
     response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [body]})
     assert response.status_code == 422
-    assert where in [str(p) for p in response.json()["detail"][0]["loc"]]
+    assert where in [str(p) for p in response.json()["errors"][0]["loc"]]
 
 
 def test_nan_malformed_json_and_empty_batches_are_refused(api: Api) -> None:
@@ -122,7 +122,7 @@ def test_free_objects_are_bounded_in_depth_and_size(
     body = {"service": "s", "baseline_version": "a", "canary_version": "b", "metrics": METRICS}
     response = api.post("/v1/rollouts", json={**body, field: value})
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert response.json()["errors"][0]["loc"] == ["body", field]
     assert problem in detail_text(response)
     limit = _nested(8, "nginx" if field == "target" else "prometheus")
     assert api.create(**{field: limit})[field] == limit  # the limit itself is taken
@@ -135,7 +135,7 @@ def test_a_free_object_with_nan_is_refused(api: Api) -> None:
         "/v1/rollouts", content=content, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == ["body", "target"]
+    assert response.json()["errors"][0]["loc"] == ["body", "target"]
 
 
 def test_a_chunked_body_over_the_limit_gets_413(api: Api) -> None:
@@ -163,8 +163,8 @@ def test_booleans_are_strict(api: Api, fields: dict, loc: list) -> None:
     body = {"service": "s", "baseline_version": "a", "canary_version": "b", "metrics": METRICS}
     response = api.post("/v1/rollouts", json={**body, **fields})
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"][: len(loc)] == loc
-    assert response.json()["detail"][0]["type"] == "bool_type"
+    assert response.json()["errors"][0]["loc"][: len(loc)] == loc
+    assert response.json()["errors"][0]["type"] == "bool_type"
 
 
 def test_a_counter_flag_must_be_a_boolean(api: Api) -> None:
@@ -172,7 +172,7 @@ def test_a_counter_flag_must_be_a_boolean(api: Api) -> None:
     line = {"ts": time.time(), "cohort": "canary", "metric": "errors", "total": 1, "failed": 0}
     response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [{**line, "counter": 1}]})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "lines", 0, "counter"]
+    assert response.json()["errors"][0]["loc"] == ["body", "lines", 0, "counter"]
 
 
 @pytest.mark.parametrize("form", [{"values": []}, {"buckets": {}}])
@@ -181,7 +181,7 @@ def test_a_latency_line_without_values_is_refused(api: Api, form: dict) -> None:
     line = {"ts": time.time(), "cohort": "canary", "metric": "latency_ms", **form}
     response = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": [line]})
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == ["body", "lines", 0, *form]
+    assert response.json()["errors"][0]["loc"] == ["body", "lines", 0, *form]
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,12 @@ def test_argo_web_provider_results(api: Api) -> None:
     assert ok["verdict"] == "pass" and ok["state"] == "running"
     failed = api.get(f"/v1/integrations/argo/test/{bad}").json()["result"]
     assert failed["verdict"] == "fail" and failed["reasons"]
-    assert api.get("/v1/integrations/argo/test/nothing").status_code == 404
+    missing = api.get("/v1/integrations/argo/test/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["detail"].startswith(
+        "rollout: no rollout with namespace 'test' and service 'nothing'; "
+        "register one with POST /v1/rollouts"
+    )
 
 
 def test_argo_inconclusive_when_telemetry_stops(api: Api) -> None:
@@ -110,3 +115,26 @@ def test_a_stale_verdict_never_passes(api: Api, monkeypatch: pytest.MonkeyPatch)
         answer = api.post(f"/v1/integrations/flagger/{hook}", role=Role.VIEWER, json=body)
         assert answer.status_code == 412, hook
         assert answer.json()["age_seconds"] > 15 and "old" in answer.json()["reason"]
+
+
+def test_a_hold_refuses_flaggers_traffic_increase_and_argos_step(api: Api) -> None:
+    """The judge holds when the evidence does not yet bound the harm of more traffic: Flagger
+    must not step up (412), Argo's result says no more traffic, nothing regressed."""
+    name = f"podinfo-{uuid.uuid4().hex[:6]}"
+    rid = api.create(name, namespace="test")["id"]
+    now = time.time()
+    api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 10, 18, 1)})
+    api.judge(now + 12)  # past the step's minimum time: the exposure gate decides
+    verdict = api.get(f"/v1/rollouts/{rid}/verdict").json()["verdict"]
+    assert verdict["hold"] and "does not yet bound the harm" in verdict["reasons"][-1]
+    body = {"name": name, "namespace": "test", "phase": "Progressing", "metadata": {}}
+    answer = api.post(
+        "/v1/integrations/flagger/confirm-traffic-increase", role=Role.VIEWER, json=body
+    )
+    assert answer.status_code == 412
+    assert "does not yet bound the harm" in answer.json()["reason"]
+    assert answer.json()["detail"].startswith("confirm-traffic-increase: judge says continue")
+    assert _hook(api, "rollout", name) == 200  # no regression: Flagger counts no failure
+    assert _hook(api, "confirm-promotion", name) == 412
+    result = api.get(f"/v1/integrations/argo/test/{name}").json()["result"]
+    assert result["verdict"] == "pass" and result["more_traffic"] is False

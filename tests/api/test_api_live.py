@@ -15,10 +15,11 @@ from sentra_ml.store.schema import Rollout
 from sentra_ml.store.tokens import Role
 
 
-def _until(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+def _until(ws, kind: str, rollout_id: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """The next message of `kind` (of `rollout_id`: the shared Redis carries other tests' too)."""
     while True:
         message = ws.receive_json()
-        if message["type"] == kind:
+        if message["type"] == kind and rollout_id in (None, message.get("rollout_id")):
             return dict(message)
 
 
@@ -31,13 +32,17 @@ def test_websocket_pushes_verdicts_and_state_changes(api: Api) -> None:
         api.client.websocket_connect("/v1/stream", headers=api.headers(Role.VIEWER)) as every,
     ):
         now = time.time()
+        api.judge(now)  # before any telemetry: nothing to score yet
+        waiting = _until(one, "verdict")
+        assert waiting["score"] is None and waiting["hold"] is True
+        assert waiting["reasons"][-1] == "waiting for data: holding at 1 %"
         api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now - 30, 15, 9)})
-        api.judge(now)
+        api.judge(now + 2)
         verdict = _until(one, "verdict")
         assert verdict["rollout_id"] == rid and verdict["action"] == "rollback"
         assert _until(one, "weight")["weight"] == 0.0
         assert _until(one, "state")["state"] == "rolled_back"
-        assert _until(every, "verdict")["rollout_id"] == rid
+        assert _until(every, "verdict", rid)["score"] is None  # the first: waiting for data
 
 
 def test_websocket_without_a_token_is_closed(api: Api) -> None:

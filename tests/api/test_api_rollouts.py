@@ -68,6 +68,12 @@ def test_a_healthy_canary_keeps_going_and_records_only_changes(api: Api) -> None
 def test_without_telemetry_the_judge_pauses_then_rolls_back(api: Api) -> None:
     rollout = api.create(stale_after_seconds=10, grace_seconds=30)
     rid, created = rollout["id"], rollout["created_at"]
+    api.judge(created + 2)
+    waiting = api.get(f"/v1/rollouts/{rid}/verdict").json()["verdict"]
+    assert waiting["score"] is None and waiting["hold"] is True
+    assert waiting["reasons"][-1] == "waiting for data: holding at 1 %"
+    events = api.get(f"/v1/rollouts/{rid}/events").json()["items"]
+    assert [e["decision"]["score"] for e in events if e["decision"]] == [None]
     api.judge(created + 15)
     paused = api.get(f"/v1/rollouts/{rid}/verdict").json()
     assert paused["verdict"]["action"] == "pause" and paused["state"] == "running"

@@ -212,3 +212,10 @@ def test_evaluate_refuses_bad_arguments(labelled: tuple[Path, Path], tmp_path: P
     code, _, err = run("evaluate", "--scores", str(scores), "--labels", str(other))
     assert code == 2 and "no scores file" in err
     assert "Traceback" not in err
+
+
+def test_the_score_commands_default_alarm_rate_is_the_learners() -> None:
+    from sentra_ml.analysis.anomaly import LearnerConfig
+    from sentra_ml.offline_cli import ALARM_RATE
+
+    assert LearnerConfig.alarm_rate == ALARM_RATE

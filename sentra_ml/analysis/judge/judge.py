@@ -120,6 +120,7 @@ class RolloutJudge:
             reasons=decision.reasons,
             evidence=tuple(evidence),
             anomaly=None if self.normal is None else self.normal.evidence(),
+            hold=decision.hold,
         )
         if verdict.action in _TERMINAL:
             self._final = verdict

@@ -29,14 +29,16 @@ class Decision:
     weight: float
     step_index: int
     reasons: tuple[str, ...]
+    hold: bool = False  # see Verdict.hold
 
 
-def score(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> float:
-    """Kayenta-style 0-100: the weighted share of metrics with data that did not regress."""
+def score(spec: RolloutSpec, evidence: Sequence[MetricEvidence]) -> float | None:
+    """Kayenta-style 0-100: the weighted share of metrics with data that did not regress;
+    None while no metric has data (nothing to score yet)."""
     judged = [e for e in evidence if e.status not in (MetricStatus.NO_DATA, MetricStatus.STALE)]
     total = sum(spec.metric(e.metric).weight for e in judged)
     if total == 0:
-        return 0.0
+        return None
     passed = sum(
         spec.metric(e.metric).weight for e in judged if e.status is not MetricStatus.REGRESSION
     )
@@ -75,8 +77,12 @@ def decide(
         by_status[e.status].append(e)
     held = steps.weight
 
-    def verdict(action: Action, weight: float, *reasons: str, index: int | None = None) -> Decision:
-        return Decision(action, weight, steps.index if index is None else index, tuple(reasons))
+    def verdict(
+        action: Action, weight: float, *reasons: str, index: int | None = None, hold: bool = False
+    ) -> Decision:
+        at = steps.index if index is None else index
+        held_here = hold or action in (Action.PAUSE, Action.ROLLBACK)
+        return Decision(action, weight, at, tuple(reasons), held_here)
 
     limit = spec.stale_after_seconds + spec.grace_seconds
     lost = [e for e in by_status[MetricStatus.STALE] if float(e.details["stale_seconds"]) > limit]
@@ -98,7 +104,7 @@ def decide(
         )
     regressed = by_status[MetricStatus.REGRESSION]
     critical = [e for e in regressed if spec.metric(e.metric).critical]
-    current_score = score(spec, evidence)
+    current_score = score(spec, evidence) or 0.0  # regressed implies data, hence a score
     if critical or (regressed and current_score < spec.min_score):
         why = (
             "critical metric regressed"
@@ -128,16 +134,23 @@ def decide(
             f"pausing: telemetry missing (rollback after {limit:.0f} s without data)",
         )
     if by_status[MetricStatus.NO_DATA]:
-        return verdict(Action.CONTINUE, held, *(e.summary for e in by_status[MetricStatus.NO_DATA]))
+        return verdict(
+            Action.CONTINUE,
+            held,
+            *(e.summary for e in by_status[MetricStatus.NO_DATA]),
+            f"waiting for data: holding at {held:g} %",
+            hold=True,
+        )
     if regressed:
         return verdict(
             Action.CONTINUE,
             held,
             *(e.summary for e in regressed),
             f"holding at {held:g} %: non-critical regression, score {current_score:.0f}",
+            hold=True,
         )
     if holds:
-        return verdict(Action.CONTINUE, held, *holds)
+        return verdict(Action.CONTINUE, held, *holds, hold=True)
     risk = max((e.risk for e in evidence), default=0.0)
     safe = all(e.status is MetricStatus.SAFE for e in evidence)
     proposal = steps.propose(now, safe=safe, risk=risk, ceiling=exposure_ceiling(spec, evidence))
@@ -151,7 +164,7 @@ def decide(
                 f"evidence still inconclusive after {steps.policy.max_step_seconds:.0f} s at "
                 f"{held:g} %: a person should decide",
             )
-        return verdict(Action.CONTINUE, held, *notable, proposal.reason)
+        return verdict(Action.CONTINUE, held, *notable, proposal.reason, hold=proposal.hold)
     target = steps.policy.steps[proposal.index]
     if proposal.index == steps.last:
         return verdict(

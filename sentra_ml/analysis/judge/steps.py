@@ -15,6 +15,7 @@ HOLD_RISK = 0.5
 class StepProposal:
     index: int
     reason: str
+    hold: bool = False  # the evidence keeps the weight here (not just the step's minimum time)
 
 
 class StepPlanner:
@@ -47,11 +48,12 @@ class StepPlanner:
         if elapsed < p.min_step_seconds:
             return StepProposal(self.index, f"{here} of at least {p.min_step_seconds:.0f} s")
         if risk >= HOLD_RISK:
-            return StepProposal(self.index, f"holding: risk {risk:.2f} after {here}")
+            return StepProposal(self.index, f"holding: risk {risk:.2f} after {here}", hold=True)
         if ceiling <= self.index:
             return StepProposal(
                 self.index,
                 f"holding: after {here} the evidence does not yet bound the harm of more traffic",
+                hold=True,
             )
         if safe:
             jump = 2 if p.adaptive else 1

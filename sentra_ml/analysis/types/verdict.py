@@ -63,10 +63,13 @@ class Verdict:
     risk: float
     weight: float
     current_weight: float
-    score: float
+    score: float | None  # None until some metric has data: nothing to score yet
     reasons: Sequence[str]
     evidence: Sequence[MetricEvidence]
     anomaly: AnomalyEvidence | None = None  # None when the judge has no service learner
+    # The judge keeps the weight where it is on the evidence (or its absence), not merely to
+    # pace its steps: a gate must refuse more traffic while this is true.
+    hold: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict; unbounded interval ends and infinite e-values become null."""
@@ -76,7 +79,8 @@ class Verdict:
             "risk": round(self.risk, 4),
             "weight": self.weight,
             "current_weight": self.current_weight,
-            "score": round(self.score, 1),
+            "score": None if self.score is None else round(self.score, 1),
+            "hold": self.hold,
             "reasons": list(self.reasons),
             "evidence": [
                 {

@@ -22,7 +22,7 @@ from sentra_ml.api.auth import (
     unauthorized,
 )
 from sentra_ml.api.deps import ServicesDep, SessionDep, authenticate
-from sentra_ml.api.gates import Hook, argo_verdict, flagger_gate, verdict_age
+from sentra_ml.api.gates import Hook, argo_more_traffic, argo_verdict, flagger_gate, verdict_age
 from sentra_ml.api.schemas import ArgoAnswer, ArgoResult, FlaggerPayload, GateAnswer
 from sentra_ml.spec import clip
 from sentra_ml.store import audit
@@ -46,13 +46,16 @@ async def integration_caller(request: Request, svc: ServicesDep) -> Principal:
 Caller = Annotated[Principal, Depends(integration_caller)]
 
 
-def _find(session: Session, namespace: str, name: str) -> Rollout:
+def _find(session: Session, namespace: str, name: str, field: str) -> Rollout:
+    """The newest rollout whose `namespace` and `service` are the caller's namespace and name;
+    a 404 names the two fields searched and the values it looked for."""
     rollout = audit.find_for_target(session=session, namespace=namespace, service=name)
     if rollout is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"name: no rollout for {clip(namespace)}/{clip(name)}; "
-            "register one with POST /v1/rollouts",
+            f"{field}: no rollout with namespace '{clip(namespace)}' and service "
+            f"'{clip(name)}'; register one with POST /v1/rollouts "
+            f'{{"namespace": "{clip(namespace)}", "service": "{clip(name)}", ...}}',
         )
     return rollout
 
@@ -76,7 +79,7 @@ def flagger(
     hook: Hook, payload: FlaggerPayload, svc: ServicesDep, session: SessionDep, _: Caller
 ) -> JSONResponse:
     """Answer a Flagger webhook from the streaming verdict of `namespace/name`."""
-    rollout = _find(session, payload.namespace, payload.name)
+    rollout = _find(session, payload.namespace, payload.name, "name")
     state = svc.live.state(rollout.id) or State(rollout.state)
     verdict = svc.live.latest(rollout.id)
     now, stale_after = time.time(), svc.specs.spec(rollout.id, rollout.spec).stale_after_seconds
@@ -88,6 +91,7 @@ def flagger(
         action=None if verdict is None else str(verdict["action"]),
         reason=why,
         age_seconds=verdict_age(verdict, now),
+        detail=None if allowed else f"{hook.value}: {why}",
     )
     code = status.HTTP_200_OK if allowed else status.HTTP_412_PRECONDITION_FAILED
     return JSONResponse(answer.model_dump(), status_code=code)
@@ -99,7 +103,7 @@ def argo(
 ) -> ArgoAnswer:
     """For an AnalysisTemplate `web` metric: `successCondition: result.verdict == "pass"`
     (`inconclusive` while the verdict is older than the rollout's `stale_after_seconds`)."""
-    row = _find(session, namespace, rollout)
+    row = _find(session, namespace, rollout, "rollout")
     state = svc.live.state(row.id) or State(row.state)
     verdict = svc.live.latest(row.id)
     now, stale_after = time.time(), svc.specs.spec(row.id, row.spec).stale_after_seconds
@@ -107,6 +111,7 @@ def argo(
         rollout_id=row.id,
         result=ArgoResult(
             verdict=argo_verdict(state, verdict, now=now, stale_after=stale_after),  # type: ignore[arg-type]
+            more_traffic=argo_more_traffic(state, verdict, now=now, stale_after=stale_after),
             action=None if verdict is None else str(verdict["action"]),
             risk=None if verdict is None else verdict["risk"],
             score=None if verdict is None else verdict["score"],

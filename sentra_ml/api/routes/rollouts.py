@@ -238,7 +238,7 @@ def _record_manual(
         "action": Action.PROMOTE if promote else Action.ROLLBACK,
         "risk": (latest or {}).get("risk", 0.0),
         "weight": 100.0 if promote else 0.0,
-        "score": (latest or {}).get("score", 0.0),
+        "score": (latest or {}).get("score"),
         "reasons": [f"manual {body.action} by {actor}: {body.reason}"],
         "manual": True,
         "judge_verdict": latest,

@@ -125,3 +125,15 @@ def test_wrong_sample_kind_is_refused() -> None:
     judge = RolloutJudge(default_spec())
     with pytest.raises(SampleError, match="latency_ms"):
         judge.observe(RatioSample(1.0, Cohort.CANARY, "latency_ms", 10, 1))
+
+
+def test_before_any_data_the_score_is_none_and_the_judge_waits() -> None:
+    judge = RolloutJudge(default_spec(), start_ts=0.0)
+    first = judge.evaluate(2.0)
+    assert first.action is Action.CONTINUE and first.score is None and first.hold
+    assert first.reasons[-1] == "waiting for data: holding at 1 %"
+    assert first.to_dict()["score"] is None
+    for cohort in (Cohort.BASELINE, Cohort.CANARY):
+        judge.observe(RatioSample(3.0, cohort, "errors", 100, 1))
+    later = judge.evaluate(4.0)
+    assert later.score is not None
