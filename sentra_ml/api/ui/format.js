@@ -1,9 +1,9 @@
 // Words and symbols for states and actions: every one reads without colour.
 export const STATE_MARK = {
-  pending: "◌", running: "▶", paused: "⏸", promoting: "⇡", promoted: "✓",
+  pending: "◌", running: "▶", paused: "‖", promoting: "⇡", promoted: "✓",
   rolling_back: "↩", rolled_back: "✗", aborted: "■", failed: "⚠",
 };
-export const ACTION_MARK = { continue: "→", pause: "⏸", promote: "✓", rollback: "✗" };
+export const ACTION_MARK = { continue: "→", pause: "‖", promote: "✓", rollback: "✗" };
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -62,7 +62,7 @@ export function showRollout(id, { main, caller, setLive, say }) {
       "data-action": action }, label);
     actions.append(el("form", { onsubmit: act },
       el("h2", {}, "Act"), el("label", { for: "reason" }, "Reason"), reason,
-      el("div", { class: "buttons" }, button("pause", "⏸ Pause"), button("resume", "▶ Resume"),
+      el("div", { class: "buttons" }, button("pause", "‖ Pause"), button("resume", "▶ Resume"),
         button("promote", "✓ Promote"), button("abort", "■ Abort"))));
   }
 
