@@ -32,6 +32,7 @@ def controller_on(services: Services, *, own_metrics: bool = False) -> Controlle
         learners=services.learners,
         metrics=ControllerMetrics(None if own_metrics else services.metrics.registry),
         live=services.live,
+        series_retention_seconds=s.series_retention_days * 86400,
     )
 
 
@@ -63,4 +64,5 @@ def standalone_controller(settings: Settings, metrics: ControllerMetrics) -> Con
         lease_seconds=settings.lease_seconds,
         learners=make_learner_store(settings, bus),
         metrics=metrics,
+        series_retention_seconds=settings.series_retention_days * 86400,
     )

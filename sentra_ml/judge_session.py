@@ -57,15 +57,17 @@ class JudgeSession:
         """Whether the judge has rolled back or promoted (its verdict sticks)."""
         return self.judge.final is not None
 
-    def observe_line(self, line: TelemetryLine) -> None:
-        """Take one line; raises SampleError when the judge cannot take it (it is still counted,
-        and its time still moves `since`: it arrived)."""
+    def observe_line(self, line: TelemetryLine) -> Sample | None:
+        """Take one line; the sample the judge took (None for a counter's first reading).
+        Raises SampleError when the judge cannot take it (it is still counted, and its time
+        still moves `since`: it arrived)."""
         self.lines += 1
         key = (line.metric, line.cohort)
         self.since[key] = max(self.since.get(key, -math.inf), line.ts)
         sample = self.counters.sample(line)  # None: a counter's first reading, no increment yet
         if sample is not None:
             self.judge.observe(sample)
+        return sample
 
     def observe(self, sample: Sample) -> None:
         """Take one sample (already an increment); raises SampleError as the judge does."""

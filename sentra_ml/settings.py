@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     auth_disabled: bool = False  # only for local use: every caller is an anonymous admin
     webhook_secret: str | None = None  # HMAC key that integration callers may sign with
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # how long a finished rollout's series (the dashboard's charts) are kept
+    series_retention_days: float = Field(default=30.0, ge=0.0, le=3650.0)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'sentra.db'}"

@@ -4,6 +4,7 @@ the state kept in the database and on the bus, never only in memory."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ from sentra_controller.metrics import ControllerMetrics
 from sentra_controller.tick import next_state, no_verdict
 from sentra_controller.traces import Found, TraceLinker, attach
 from sentra_controller.tracked import Tracked, open_tracked
-from sentra_ml.store import audit, fences, keys, telemetry_log
+from sentra_ml.store import audit, fences, keys, series, telemetry_log
 from sentra_ml.store.bus import Bus
 from sentra_ml.store.learners import LearnerStore
 from sentra_ml.store.live_state import LiveState
@@ -34,6 +35,8 @@ from sentra_ml.store.schema import Rollout
 from sentra_ml.store.states import TERMINAL, State
 
 log = logging.getLogger("sentra.controller")
+SERIES_RETENTION_SECONDS = 30 * 86400.0
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Controller:
@@ -52,9 +55,11 @@ class Controller:
         sources: Registry[TelemetrySource] = default_sources,
         on_verdict: Callable[[dict[str, Any]], None] | None = None,
         live: LiveState | None = None,
+        series_retention_seconds: float = SERIES_RETENTION_SECONDS,
     ) -> None:
         """`live`: the read side's LiveState when the API runs in this process, so that its
-        read cache forgets what this controller changes at once."""
+        read cache forgets what this controller changes at once. `series_retention_seconds`:
+        how long a finished rollout's series are kept."""
         self.sessions = sessions
         self.bus = bus
         self.interval = interval
@@ -70,6 +75,8 @@ class Controller:
         self._tracked: dict[str, Tracked] = {}
         self._lock = threading.Lock()
         self._verdict_lock = threading.Lock()  # a verdict and its traces: one write at a time
+        self.series_retention_seconds = series_retention_seconds
+        self._pruned_at = -math.inf
 
     def active(self) -> list[Rollout]:
         with self.sessions() as session:
@@ -158,12 +165,13 @@ class Controller:
         if state is State.FAILED and started is not State.FAILED:
             event = ("alarm", f"rollback not applied: {tracked.last_error}", {"state": "failed"})
         key = (str(data["action"]), float(data["weight"]))
+        points = session.window.drain(now, data, session.judge)
         written = record.write(
             self.sessions, rollout_id=row.id, token=tracked.token, verdict=data,
             decided=key != tracked.recorded, started=started, state=state,
             reason=str((data.get("reasons") or [data["action"]])[0]),
             applied=tracked.applied if tracked.applied != tracked.stored_applied else None,
-            event=event,
+            event=event, points=points,
         )  # fmt: skip
         if written is None:
             self.forget(row.id)
@@ -233,6 +241,20 @@ class Controller:
             self.leases.release(rollout_id)
         else:
             self.leases.drop(rollout_id)
+
+    def prune_series(self, now: float) -> int | None:
+        """Delete the series of rollouts ended more than the retention period ago, at most
+        once every PRUNE_EVERY_SECONDS; how many points (None: not due)."""
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return None
+        self._pruned_at = now
+        with self.sessions() as session, session.begin():
+            pruned = series.prune(
+                session=session, now=now, retention_seconds=self.series_retention_seconds
+            )
+        if pruned:
+            log.info("pruned %d series points of rollouts ended long ago", pruned)
+        return pruned
 
     def tracked(self, rollout_id: str) -> Tracked | None:
         return self._tracked.get(rollout_id)

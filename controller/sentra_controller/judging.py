@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sentra_controller.intervals import IntervalWindow
 from sentra_ml.analysis.types.errors import SampleError
 from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.judge_session import JudgeSession
@@ -35,6 +36,10 @@ class LogSession(JudgeSession):
     epoch: str | None = None
     offset: int = 0
     changes: list[tuple[float, float]] = field(default_factory=list)  # (ts, weight) to replay
+    window: IntervalWindow = field(init=False)  # the samples since the last tick, for the series
+
+    def __post_init__(self) -> None:
+        self.window = IntervalWindow(self.spec)
 
     def consume(self, bus: Bus, until: float) -> Consumed:
         """Observe the log from the offset on; a backlog (a rebuild) is judged as it went,
@@ -63,9 +68,12 @@ class LogSession(JudgeSession):
     def _observe(self, batch: Sequence[TelemetryLine], out: Consumed) -> None:
         for line in batch:
             try:
-                self.observe_line(line)
+                sample = self.observe_line(line)
             except SampleError as err:  # checked at the edge; a line that still fails is news
                 out.refused.append(f"{line.metric} ({line.cohort}) at ts={line.ts:.3f}: {err}")
+                continue
+            if sample is not None:
+                self.window.add(sample)
 
     def _replay_changes(self, before: float) -> None:
         while self.changes and self.changes[0][0] < before:

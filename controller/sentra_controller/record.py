@@ -3,7 +3,7 @@ action or the weight, the state it led to, and the weight the router verified.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sentra_ml.store import audit, fences
+from sentra_ml.store import audit, fences, series
 from sentra_ml.store.schema import Decision
 from sentra_ml.store.states import State
 
@@ -48,15 +48,16 @@ def write(
     reason: str,
     applied: float | None,
     event: tuple[str, str, dict[str, Any]] | None = None,
+    points: Sequence[series.Point] = (),
 ) -> Written | None:
     """One transaction; None when the rollout is gone. `decided`: record the verdict as a
-    decision. The state changes from `started` to `state` only if the database still holds
-    `started`: a person's action taken since the tick began is kept, and the next tick plans
-    from it. Raises LeaseLost for a stale token."""
+    decision; `points`: the tick's series. The state changes from `started` to `state` only if
+    the database still holds `started`: a person's action taken since the tick began is kept,
+    and the next tick plans from it. Raises LeaseLost for a stale token."""
     messages: list[dict[str, Any]] = []
     ts = float(verdict["ts"])
-    if not decided and state is started and event is None and applied is None:
-        return Written(state, messages)  # nothing to write: most ticks change nothing
+    if not decided and state is started and event is None and applied is None and not points:
+        return Written(state, messages)  # nothing to write
     with sessions() as session, session.begin():
         rollout = fences.locked(session=session, rollout_id=rollout_id, token=token)
         if rollout is None:
@@ -64,6 +65,8 @@ def write(
         before = rollout.weight
         if applied is not None:
             rollout.applied_weight = applied
+        if points:
+            series.append(session=session, rollout_id=rollout_id, points=points)
         if decided:
             audit.record_decision(
                 session=session, rollout=rollout, verdict=verdict, model_version=MODEL_VERSION

@@ -107,6 +107,7 @@ class Scheduler:
             c = self.controller
             self._replicas = max(1, c.bus.heartbeat(keys.CONTROLLERS, c.replica, c.leases.ttl))
             self._listed, self._listed_at = c.active(), now
+            c.prune_series(now)
         return self._listed
 
     def _shed(self, share: int) -> None:

@@ -14,7 +14,17 @@ from sentra_ml.api.deps import Services
 from sentra_ml.api.error_responses import document_errors
 from sentra_ml.api.limits import BodyLimit
 from sentra_ml.api.metrics import Metrics, RequestTimer
-from sentra_ml.api.routes import admin, health, integrations, otlp, rollouts, stream, verdicts
+from sentra_ml.api.routes import (
+    admin,
+    health,
+    integrations,
+    otlp,
+    rollouts,
+    series,
+    stream,
+    ui,
+    verdicts,
+)
 from sentra_ml.settings import Settings
 from sentra_ml.store.bus import Bus, InProcessBus, RedisBus
 from sentra_ml.store.db import make_engine, session_factory, upgrade
@@ -83,8 +93,9 @@ def create_app(settings: Settings, *, companion: Companion | None = None) -> Fas
     app.state.services = services
     errors.install(app)
     outages.install(app)
-    for module in (health, verdicts, rollouts, otlp, stream, integrations, admin):
+    for module in (health, verdicts, rollouts, series, otlp, stream, integrations, admin):
         app.include_router(module.router)
+    ui.install(app)
     document_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=services.metrics)

@@ -191,6 +191,11 @@ class TokenCreate(_Body):
     role: Role
 
 
+class Caller(BaseModel):
+    name: str
+    role: Role
+
+
 class TokenOut(BaseModel):
     id: int
     name: str

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -89,6 +99,28 @@ class Decision(Base):
     score: Mapped[float | None] = mapped_column(Double, nullable=True)  # None: no data yet
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(200))
+
+
+class SeriesPoint(Base):
+    """One value of a rollout's series at one judging interval, as the controller saw it: a
+    metric's cohort value, its effect (with the confidence interval in `low`/`high`) or forecast,
+    or (metric "") the rollout's weight, risk, score and anomaly scores. Kept for the
+    rollout's lifetime plus a retention period (`series.prune`)."""
+
+    __tablename__ = "series_points"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"))
+    ts: Mapped[float] = mapped_column(Double)
+    metric: Mapped[str] = mapped_column(String(200))
+    cohort: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float | None] = mapped_column(Double, nullable=True)
+    low: Mapped[float | None] = mapped_column(Double, nullable=True)
+    high: Mapped[float | None] = mapped_column(Double, nullable=True)
+    count: Mapped[float | None] = mapped_column(Double, nullable=True)
+    flagged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+    __table_args__ = (Index("ix_series_points_rollout_id_id", "rollout_id", "id"),)
 
 
 class Event(Base):

@@ -101,6 +101,16 @@ class DriftWatch:
                     self._held[name] = (now + STICKY_SECONDS, self._latest[name])
         return [drift for until, drift in self._held.values() if until > now]
 
+    def forecasts(self) -> dict[str, tuple[float, Outlook]]:
+        """metric -> (seconds ahead, outlook) of each trend fitted on enough intervals to
+        forecast, as the holds see it (for charts; it decides nothing)."""
+        out = {}
+        for name, model in self._models.items():
+            if self.horizon > 0 and model.n >= MIN_INTERVALS:
+                ahead = min(self.horizon, REACH * model.span)
+                out[name] = (ahead, model.outlook(self.tolerance[name], ahead))
+        return out
+
     def breaching(self, p: float) -> list[Drift]:
         """The metrics to roll back for (call once per evaluation, after `drifting`): forecast
         past the tolerance within the horizon with probability >= `p` for PREDICT_SUSTAIN

@@ -1,4 +1,5 @@
-"""API tokens and named policies (admin only). Tokens are revoked, never deleted."""
+"""API tokens and named policies (admin only; any caller may ask who it is). Tokens are revoked,
+never deleted."""
 
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.api.deps import Admin, ServicesDep, SessionDep, Viewer
-from sentra_ml.api.schemas import PolicyIn, PolicyOut, TokenCreate, TokenCreated, TokenOut
+from sentra_ml.api.schemas import (
+    Caller,
+    PolicyIn,
+    PolicyOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+)
 from sentra_ml.spec import clip, parse_spec
 from sentra_ml.store import audit, tokens
 from sentra_ml.store.schema import ApiToken, Policy
 
 router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+@router.get("/me")
+def me(who: Viewer) -> Caller:
+    """Who the token is and its role (the dashboard shows operators their buttons)."""
+    return Caller(name=who.name, role=who.role)
 
 
 @router.post(

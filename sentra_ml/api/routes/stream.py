@@ -1,6 +1,8 @@
 """WebSockets: every verdict, weight change and state change, as it happens.
 
-Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`. The stream
+Browsers cannot set headers on a WebSocket, so the token may also come as `?token=`, or, to keep
+it out of URLs (and the logs that record them), with `?auth=message` as the first message,
+`{"token": "..."}`, within AUTH_SECONDS of the connection (the dashboard does so). The stream
 of a rollout that does not exist is accepted and closed at once with NO_SUCH_ROLLOUT (4404, the
 404 of HTTP) and a reason, which a browser sees (it sees no HTTP status).
 """
@@ -22,6 +24,7 @@ from sentra_ml.store.tokens import Role
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 NO_SUCH_ROLLOUT = 4404
+AUTH_SECONDS = 5.0
 
 
 @router.websocket("/stream")
@@ -38,13 +41,20 @@ async def stream_rollout(ws: WebSocket, rollout_id: str) -> None:
 
 async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:
     svc: Services = ws.app.state.services
-    secret = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
+    by_message = ws.query_params.get("auth") == "message"
+    if by_message:
+        await ws.accept()
+        secret = await _first_message_token(ws)
+    else:
+        secret = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
     try:
         check_role(authenticate(svc, secret), Role.VIEWER)
     except HTTPException as err:
-        await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(err.detail))
+        with contextlib.suppress(RuntimeError):  # a message-auth client may be gone already
+            await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(err.detail))
         return
-    await ws.accept()
+    if not by_message:
+        await ws.accept()
     if rollout_id is not None and not await asyncio.to_thread(_exists, svc, rollout_id):
         reason = f"rollout_id: no rollout '{clip(rollout_id)}'"
         await ws.close(code=NO_SUCH_ROLLOUT, reason=reason)
@@ -69,6 +79,16 @@ async def _serve(ws: WebSocket, channel: str, rollout_id: str | None) -> None:
         receiver.cancel()
         with contextlib.suppress(Exception):
             await updates.aclose()  # type: ignore[attr-defined]
+
+
+async def _first_message_token(ws: WebSocket) -> str | None:
+    """The token of the first message, `{"token": "..."}`; None if it is not that or late."""
+    try:
+        message = await asyncio.wait_for(ws.receive_json(), AUTH_SECONDS)
+    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+        return None
+    token = message.get("token") if isinstance(message, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def _exists(svc: Services, rollout_id: str) -> bool:
