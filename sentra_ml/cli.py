@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sentra_training import offline_cli
 
-from sentra_ml import offline_cli
 from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.client.commands import rollouts_app
 

@@ -17,8 +17,8 @@ from rich.table import Table
 from sentra_ml.analysis.anomaly import LearnerConfig
 from sentra_ml.analysis.nab import PROFILES
 
-if TYPE_CHECKING:  # the offline module (pandas, matplotlib) loads only when a command runs
-    from sentra_ml.offline import Evaluation
+if TYPE_CHECKING:  # the offline modules (pandas, matplotlib) load only when a command runs
+    from sentra_training.evaluation import Evaluation
 
 
 class Profile(StrEnum):
@@ -48,7 +48,9 @@ def score(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Stream a series through one online learner as live: each row scored, then learned."""
-    from sentra_ml.offline import InputError, read_series, rich_progress, score_series, write_scores
+    from sentra_training.progress import rich_progress
+    from sentra_training.scoring import score_series, write_scores
+    from sentra_training.series import InputError, read_series
 
     if not 0 < alarm_rate < 1:
         raise fail("--alarm-rate: must be in (0, 1)")
@@ -100,8 +102,9 @@ def evaluate(
     ] = None,
 ) -> None:
     """Precision, recall, F1, delay at the flags, and NAB scores (threshold tuned as NAB)."""
-    from sentra_ml.offline import InputError, evaluate_scores, read_labels
-    from sentra_ml.offline_plots import plot_evaluation
+    from sentra_training.evaluation import evaluate_scores, read_labels
+    from sentra_training.plots import plot_evaluation
+    from sentra_training.series import InputError
 
     if not scores.is_dir():
         raise fail(f"--scores: {scores} is not a folder")

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from sentra_ml.analysis.nab import probation_length
-from sentra_ml.offline import Evaluation, FloatArray, ScoredFile, find_scores, read_series
+from sentra_training.evaluation import Evaluation, ScoredFile, find_scores
+from sentra_training.series import FloatArray, read_series
 
 
 def plot_scored(

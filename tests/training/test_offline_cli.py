@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sentra_training.offline_cli import app
+from sentra_training.series import atomic_writer
 from typer.testing import CliRunner
-
-from sentra_ml.offline import atomic_writer
-from sentra_ml.offline_cli import app
 
 runner = CliRunner()
 START = 1_400_000_000  # Unix seconds, 5-minute rows
