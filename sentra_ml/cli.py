@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sentra_training import offline_cli
+from sentra_training import offline_cli, train_cli
+from sentra_training.models_cli import models_app
 
 from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.client.commands import rollouts_app
@@ -17,6 +18,8 @@ app = typer.Typer(help="Sentra: live telemetry into safe rollout decisions.", no
 err = Console(stderr=True)
 app.command("score")(offline_cli.score)
 app.command("evaluate")(offline_cli.evaluate)
+app.command("train")(train_cli.train)
+app.add_typer(models_app, name="models")
 app.add_typer(rollouts_app, name="rollouts")
 
 

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Embedded defaults: SQLite, an in-process bus, a file MLflow store under `data_dir`."""
+    """Embedded defaults: SQLite, an in-process bus, a SQLite MLflow store under `data_dir`."""
 
     model_config = SettingsConfigDict(env_prefix="SENTRA_", extra="ignore")
 
@@ -29,7 +29,13 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'sentra.db'}"
 
     def resolved_mlflow_uri(self) -> str:
-        return self.mlflow_tracking_uri or (self.data_dir / "mlruns").resolve().as_uri()
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def mlflow_artifact_root(self) -> str | None:
+        """Where the embedded store keeps artifacts; a tracking server decides its own."""
+        if self.mlflow_tracking_uri:
+            return None
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
 
 
 @lru_cache
