@@ -18,6 +18,18 @@ RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
     && python -m venv /opt/sentra \
     && /opt/sentra/bin/pip install -c requirements.lock /wheels/sentra_ml-*.whl
 
+# compose's MLflow tracking server: Sentra's virtualenv plus the full `mlflow` package (the
+# runtime needs only its client, mlflow-skinny); `--target mlflow-server`
+FROM python:${PYTHON_VERSION}-slim-bookworm AS mlflow-server
+COPY --from=builder /opt/sentra /opt/sentra
+COPY --from=builder /src/requirements.lock /opt/requirements.lock
+RUN /opt/sentra/bin/pip install --no-cache-dir -c /opt/requirements.lock mlflow \
+    && useradd --system --uid 10001 --home-dir /var/lib/sentra --create-home sentra
+ENV PATH=/opt/sentra/bin:$PATH PYTHONUNBUFFERED=1
+WORKDIR /var/lib/sentra
+USER 10001
+ENTRYPOINT ["mlflow"]
+
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="sentra" \
       org.opencontainers.image.description="Safe software rollouts: telemetry into decisions" \

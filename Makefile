@@ -35,7 +35,7 @@ contracts: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests
-	$(BIN)/pytest -q --doctest-modules --ignore=sentra_ml/store/migrations sentra_ml adapters/sentra_adapters
+	$(BIN)/pytest -q --doctest-modules --ignore=sentra_ml/store/migrations sentra_ml adapters/sentra_adapters training/sentra_training
 
 test: lint typecheck contracts unit
 

@@ -33,6 +33,8 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 from river import anomaly  # noqa: E402
+from sentra_training.evaluation import read_labels  # noqa: E402
+from sentra_training.series import Series, read_series  # noqa: E402
 
 from sentra_ml.analysis.anomaly import LearnerConfig, ServiceLearner  # noqa: E402
 from sentra_ml.analysis.nab import (  # noqa: E402
@@ -43,7 +45,6 @@ from sentra_ml.analysis.nab import (  # noqa: E402
     sweep,
     total,
 )
-from sentra_ml.offline import Series, read_labels, read_series  # noqa: E402
 
 Scorer = Callable[[Series], tuple[np.ndarray, np.ndarray]]
 

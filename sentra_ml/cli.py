@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sentra_training import offline_cli, train_cli
+from sentra_training.models_cli import models_app
 
-from sentra_ml import offline_cli, token_cli
+from sentra_ml import token_cli
 from sentra_ml.client.commands import rollouts_app
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 app.command("score")(offline_cli.score)
 app.command("evaluate")(offline_cli.evaluate)
+app.command("train")(train_cli.train)
+app.add_typer(models_app, name="models")
 app.add_typer(rollouts_app, name="rollouts")
 
 

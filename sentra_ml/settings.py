@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Embedded defaults: SQLite, an in-process bus, a file MLflow store under `data_dir`."""
+    """Embedded defaults: SQLite, an in-process bus, a SQLite MLflow store under `data_dir`."""
 
     model_config = SettingsConfigDict(env_prefix="SENTRA_", extra="ignore")
 
@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     mlflow_tracking_uri: str | None = None
+    model_poll_seconds: float = Field(default=60.0, ge=0.0)  # registry polls; 0: none
+    default_model_dir: Path = Path("models/default")  # used when MLflow cannot be reached
     evaluation_interval_seconds: float = Field(default=2.0, ge=1.0, le=5.0)
     lease_seconds: float = Field(default=10.0, ge=1.0, le=300.0)  # a dead controller's takeover
     service_learner: bool = True  # judge with each service's learned normal (pause / hold)
@@ -31,7 +33,21 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'sentra.db'}"
 
     def resolved_mlflow_uri(self) -> str:
-        return self.mlflow_tracking_uri or (self.data_dir / "mlruns").resolve().as_uri()
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def model_registry_uri(self) -> str | None:
+        """Where the judging loop reads published models: the configured MLflow, else the
+        embedded store once `sentra train` created it; None: no registry."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        embedded = self.data_dir / "mlflow.db"
+        return self.resolved_mlflow_uri() if embedded.is_file() else None
+
+    def mlflow_artifact_root(self) -> str | None:
+        """Where the embedded store keeps artifacts; a tracking server decides its own."""
+        if self.mlflow_tracking_uri:
+            return None
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
 
 
 @lru_cache

@@ -30,6 +30,7 @@ from sentra_ml.store.bus import Bus, InProcessBus, RedisBus
 from sentra_ml.store.db import make_engine, session_factory, upgrade
 from sentra_ml.store.learners import BusLearnerStore, FileLearnerStore, LearnerStore
 from sentra_ml.store.live_state import LiveState
+from sentra_ml.store.model_loader import ModelLoader, PublishedLearnerStore, default_model
 
 Companion = Callable[[Services], contextlib.AbstractContextManager[object]]
 
@@ -39,12 +40,20 @@ def make_bus(settings: Settings) -> Bus:
 
 
 def make_learner_store(settings: Settings, bus: Bus) -> LearnerStore | None:
-    """Redis when replicas share one, else files under `data_dir`; None when turned off."""
+    """Redis when replicas share one, else files under `data_dir`; None when turned off. With a
+    model registry, services start from their published models (`PublishedLearnerStore`)."""
     if not settings.service_learner:
         return None
-    if settings.redis_url:
-        return BusLearnerStore(bus)
-    return FileLearnerStore(settings.data_dir / "learners")
+    store: LearnerStore = (
+        BusLearnerStore(bus)
+        if settings.redis_url
+        else FileLearnerStore(settings.data_dir / "learners")
+    )
+    uri = settings.model_registry_uri()
+    if uri is None:
+        return store
+    loader = ModelLoader(uri, poll_seconds=settings.model_poll_seconds)
+    return PublishedLearnerStore(store, loader, default_model(settings.default_model_dir))
 
 
 def build_services(settings: Settings) -> Services:
@@ -81,6 +90,8 @@ def create_app(settings: Settings, *, companion: Companion | None = None) -> Fas
                 yield
             finally:
                 stack.close()
+                if isinstance(services.learners, PublishedLearnerStore):
+                    services.learners.close()  # its registry poll
                 services.bus.close()
                 services.engine.dispose()
 

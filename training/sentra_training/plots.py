@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from sentra_ml.analysis.nab import probation_length
-from sentra_ml.offline import Evaluation, FloatArray, ScoredFile, find_scores, read_series
+from sentra_training.evaluation import Evaluation, ScoredFile, find_scores
+from sentra_training.series import FloatArray, read_series
 
 
 def plot_scored(
@@ -73,3 +74,55 @@ def plot_evaluation(
         plot_scored(scored, target, threshold, values)
         written.append(target)
     return written
+
+
+def plot_training(
+    times: FloatArray, p_values: FloatArray, alarm_rate: float, split: int, target: Path
+) -> Path:
+    """The history's p-values (in decades), the calibrated flag line and the held-out tail."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = (times - times[0]) / 86400.0
+    decades = -np.log10(np.clip(p_values, 1e-12, 1.0))
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    ax.plot(days, decades, lw=0.6, color="tab:purple")
+    ax.axhline(-math.log10(alarm_rate), color="tab:orange", ls="--", lw=0.8, label="flag line")
+    if split < len(days):
+        ax.axvspan(days[split], days[-1], color="grey", alpha=0.15, label="held out")
+    ax.set_ylabel("-log10(p)")
+    ax.set_xlabel("days of history")
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=90)
+    plt.close(fig)
+    return target
+
+
+def plot_comparison(
+    name: str, metrics: dict[str, tuple[float, float]], labels: tuple[str, str], target: Path
+) -> Path:
+    """Side-by-side bars of two versions' metrics (log scale: rates span decades)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(metrics)
+    x = np.arange(len(keys))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys)), 3.4))
+    for offset, index in ((-0.2, 0), (0.2, 1)):
+        heights = [max(metrics[k][index], 1e-7) for k in keys]
+        ax.bar(x + offset, heights, width=0.4, label=labels[index])
+    ax.set_xticks(x, keys, rotation=20, ha="right", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_title(name, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=90)
+    plt.close(fig)
+    return target

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sentra_training.offline_cli import app
+from sentra_training.series import atomic_writer
 from typer.testing import CliRunner
-
-from sentra_ml.offline import atomic_writer
-from sentra_ml.offline_cli import app
 
 runner = CliRunner()
 START = 1_400_000_000  # Unix seconds, 5-minute rows
@@ -215,7 +214,8 @@ def test_evaluate_refuses_bad_arguments(labelled: tuple[Path, Path], tmp_path: P
 
 
 def test_the_score_commands_default_alarm_rate_is_the_learners() -> None:
+    from sentra_training.offline_cli import ALARM_RATE
+
     from sentra_ml.analysis.anomaly import LearnerConfig
-    from sentra_ml.offline_cli import ALARM_RATE
 
     assert LearnerConfig.alarm_rate == ALARM_RATE

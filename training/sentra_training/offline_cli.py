@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:  # numpy, pandas, matplotlib load only when a command runs, not for --help
-    from sentra_ml.offline import Evaluation
+    from sentra_training.evaluation import Evaluation
 
 ALARM_RATE = 1e-3  # LearnerConfig.alarm_rate, which a test keeps equal (importing it is slow)
 
@@ -48,7 +48,9 @@ def score(
 ) -> None:
     """Stream a series through one online learner as live: each row scored, then learned."""
     from sentra_ml.analysis.anomaly import LearnerConfig
-    from sentra_ml.offline import InputError, read_series, rich_progress, score_series, write_scores
+    from sentra_training.progress import rich_progress
+    from sentra_training.scoring import score_series, write_scores
+    from sentra_training.series import InputError, read_series
 
     if not 0 < alarm_rate < 1:
         raise fail("--alarm-rate: must be in (0, 1)")
@@ -101,8 +103,9 @@ def evaluate(
 ) -> None:
     """Precision, recall, F1, delay at the flags, and NAB scores (threshold tuned as NAB)."""
     from sentra_ml.analysis.nab import PROFILES
-    from sentra_ml.offline import InputError, evaluate_scores, read_labels
-    from sentra_ml.offline_plots import plot_evaluation
+    from sentra_training.evaluation import evaluate_scores, read_labels
+    from sentra_training.plots import plot_evaluation
+    from sentra_training.series import InputError
 
     if not scores.is_dir():
         raise fail(f"--scores: {scores} is not a folder")
