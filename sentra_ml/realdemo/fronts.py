@@ -32,6 +32,9 @@ class Front:
     target: dict[str, Any]  # the rollout's `target`
     probe: Callable[[], object]  # changes when new weights are served
     reset: Callable[[], None]  # all traffic back on the baseline
+    # host:port whose /stats/prometheus counts each cluster's requests and 5xx, as the proxy saw
+    # them (Envoy's admin); None: the cohorts' own metrics are the only request counts
+    stats: str | None = None
 
 
 def answers(port: int) -> bool:
@@ -169,7 +172,7 @@ def envoy(d: Path, baseline: int, canary: int) -> Iterator[Front]:
         target = {"kind": "envoy", "rds_file": str(rds), "route_name": "app",
                   "clusters": clusters, "admin_url": admin_url, "timeout": 5}  # fmt: skip
         reset = lambda: router.set_weights({"baseline": 100.0, "canary": 0.0})  # noqa: E731
-        yield Front("envoy", port, target, live_version, reset)
+        yield Front("envoy", port, target, live_version, reset, stats=f"127.0.0.1:{admin}")
 
 
 def _envoy_bootstrap(rds: Path, port: int, admin: int, baseline: int, canary: int) -> Any:

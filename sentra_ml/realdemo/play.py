@@ -93,7 +93,9 @@ def play(
         time.sleep(0.5)  # let the reset reload settle before watching for the rollout's changes
         watch = Watch(stack.front.probe)
         versions = {"baseline": BASELINE_VERSION, "canary": canary_version(scenario)}
-        pulled = source(stack.prometheus_url, INTERVAL_SECONDS, versions)
+        pulled = source(
+            stack.prometheus_url, INTERVAL_SECONDS, versions, proxy=stack.front.stats is not None
+        )
         body = rollout_body(scenario, stack.front.target, pulled, policy)
         created = stack.api.post("/v1/rollouts", json=body)
         if created.status_code != 201:

@@ -104,8 +104,8 @@ def stack(router: str, d: Path, rate: float, embedded: bool = False) -> Iterator
         wait_until(lambda: served_by(base_port), 15, "the baseline service", None)
         with (
             servers(embedded) as (db_url, redis_url, described),
-            prometheus(d / "prometheus", base_port, canary_port) as prom_url,
             start_front(router, d, base_port, canary_port) as front,
+            prometheus(d / "prometheus", base_port, canary_port, front.stats) as prom_url,
             sentra_service(d / "sentra", db_url, redis_url) as (api, resolved_db),
         ):
             load = LoadGenerator(front.port, rate).start()
