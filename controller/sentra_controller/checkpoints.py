@@ -13,9 +13,10 @@ import math
 from sentra_ml.analysis.anomaly import ServiceLearner
 from sentra_ml.analysis.judge import RolloutJudge
 from sentra_ml.analysis.judge.normal import service_learner
-from sentra_ml.store import keys
+from sentra_ml.store import audit, keys
 from sentra_ml.store.bus import KeyValue
 from sentra_ml.store.learners import LearnerStore, restored, saved_learner
+from sentra_ml.store.model_loader import PublishedLearnerStore
 
 SAVE_SECONDS = 60.0  # a crash loses at most this much of a service's learning
 
@@ -42,6 +43,16 @@ class Checkpoints:
         if raw is None:
             self.bus.put(key, base64.b64encode(learner.to_bytes()).decode(), keys.LOG_TTL)
         return learner
+
+    def model(self, service: str) -> str:
+        """What judges the service: Sentra's judge, and the registered model its learner
+        descends from (`sentra-<service>/N`), if one was published."""
+        adopted = (
+            self.store.adopted(service) if isinstance(self.store, PublishedLearnerStore) else None
+        )
+        if adopted is None:
+            return audit.JUDGE_VERSION
+        return f"{audit.JUDGE_VERSION}, learner {adopted}"
 
     def save(self, service: str, judge: RolloutJudge, saved_at: float, now: float) -> float:
         """Save when due (or at the end); returns when it was last saved (inf once final)."""

@@ -160,6 +160,7 @@ class Controller:
             if event is None:
                 event = ("judging_error", data["reasons"][0], {"error": data["judging_error"]})
         data["rollout_id"] = row.id
+        data["model"] = tracked.model
         started = State(row.state)
         state = next_state(tracked, started, State(row.ending) if row.ending else None, data)
         if state is State.FAILED and started is not State.FAILED:

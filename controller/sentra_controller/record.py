@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 from sqlalchemy import select
@@ -14,8 +13,6 @@ from sqlalchemy.orm import Session
 from sentra_ml.store import audit, fences, series
 from sentra_ml.store.schema import Decision
 from sentra_ml.store.states import State
-
-MODEL_VERSION = f"sentra-judge {version('sentra-ml')}"
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,10 @@ def write(
             series.append(session=session, rollout_id=rollout_id, points=points)
         if decided:
             audit.record_decision(
-                session=session, rollout=rollout, verdict=verdict, model_version=MODEL_VERSION
+                session=session,
+                rollout=rollout,
+                verdict=verdict,
+                model_version=str(verdict.get("model") or audit.JUDGE_VERSION),
             )
         if rollout.weight != before:
             messages.append(

@@ -43,6 +43,7 @@ class Tracked:
     last_error: str = ""
     failing_since: float | None = None  # the first judging error of the current streak
     saved: float = -math.inf  # when the service learner was last saved (the judge's clock)
+    model: str = ""  # what judges it: the judge's version and the learner's registered model
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -116,6 +117,7 @@ def open_tracked(
     tracked.stored_applied = row.applied_weight
     tracked.recorded = last_recorded(sessions, row.id)
     tracked.failing_since = _failing_since(live, row.id)
+    tracked.model = checkpoints.model(spec.service)
     return tracked
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from sentra_ml.store.schema import Decision, Event, Rollout, Step
 from sentra_ml.store.states import ACTIVE, State
+
+# what a decision names as its decider when no registered model took part
+JUDGE_VERSION = f"sentra-judge {version('sentra-ml')}"
 
 
 def create_rollout(

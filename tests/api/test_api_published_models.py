@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from api_helpers import METRICS, lines, start  # type: ignore[import-not-found]
 from mlflow_server import MlflowServer  # type: ignore[import-not-found]
+from sentra_controller.checkpoints import Checkpoints
 from typer.testing import CliRunner
 
 from sentra_ml.cli import app as cli
 from sentra_ml.settings import Settings, get_settings
+from sentra_ml.store.audit import JUDGE_VERSION
+from sentra_ml.store.bus import InProcessBus
 from sentra_ml.store.learners import FileLearnerStore
 from sentra_ml.store.model_loader import ModelLoader, PublishedLearnerStore, default_model
 
@@ -86,6 +89,9 @@ def test_published_models_load_follow_the_alias_and_survive_the_server(
     assert moved is not None and moved.version == "sentra-checkout/2"
     assert store.load("checkout") == moved.checkpoint  # the new version replaces the learner
     assert moved.learner().config.alarm_rate == moved.card["metrics"]["alarm_rate"]
+    # the controller's decisions name the model their learner descends from
+    decider = Checkpoints(InProcessBus(), store).model("checkout")
+    assert decider == f"{JUDGE_VERSION}, learner sentra-checkout/2"
 
     mlflow_server.stop()
     loader.poll()  # unreachable: keeps what it has

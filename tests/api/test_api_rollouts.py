@@ -6,8 +6,8 @@ import time
 import uuid
 
 from api_helpers import Api, detail_text, lines  # type: ignore[import-not-found]
-from sentra_controller.record import MODEL_VERSION
 
+from sentra_ml.store.audit import JUDGE_VERSION
 from sentra_ml.store.tokens import Role
 
 
@@ -45,7 +45,7 @@ def test_a_regressed_canary_is_rolled_back_with_evidence_in_the_audit(api: Api) 
     kinds = [e["kind"] for e in trail]
     assert kinds[0] == "created" and "decision" in kinds and kinds[-1] == "state"
     decision = next(e["decision"] for e in trail if e["kind"] == "decision")
-    assert decision["action"] == "rollback" and decision["model_version"] == MODEL_VERSION
+    assert decision["action"] == "rollback" and decision["model_version"] == JUDGE_VERSION
     assert decision["verdict"]["evidence"][0]["metric"] == "errors"
     assert api.get(f"/v1/rollouts/{rid}").json()["weight"] == 0.0
     late = api.post(f"/v1/rollouts/{rid}/telemetry", json={"lines": lines(now, 1, 0)})
