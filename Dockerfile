@@ -38,10 +38,13 @@ RUN groupadd --system --gid 10001 sentra \
     && useradd --system --uid 10001 --gid sentra --home-dir /var/lib/sentra --create-home \
        --shell /usr/sbin/nologin sentra
 COPY --from=builder /opt/sentra /opt/sentra
+# the model a service starts from when the MLflow registry cannot be reached (with its card)
+COPY models/default /opt/sentra-models/default
 ENV PATH=/opt/sentra/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    SENTRA_DATA_DIR=/var/lib/sentra
+    SENTRA_DATA_DIR=/var/lib/sentra \
+    SENTRA_DEFAULT_MODEL_DIR=/opt/sentra-models/default
 WORKDIR /var/lib/sentra
 USER 10001:10001
 # 8080: the API (`serve`); 9108: a controller's /metrics (`controller --metrics-host 0.0.0.0`)

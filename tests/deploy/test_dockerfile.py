@@ -90,7 +90,12 @@ def test_the_builder_makes_the_wheel_and_installs_it_with_the_lock_and_no_dev_ex
 
 def test_the_runtime_copies_only_the_virtualenv_and_runs_as_a_user_that_is_not_root() -> None:
     copies = of("runtime", "COPY")
-    assert [c.args for c in copies] == ["--from=builder /opt/sentra /opt/sentra"]
+    assert [c.args for c in copies] == [
+        "--from=builder /opt/sentra /opt/sentra",
+        "models/default /opt/sentra-models/default",  # the fallback model and its card
+    ]
+    (env,) = of("runtime", "ENV")
+    assert "SENTRA_DEFAULT_MODEL_DIR=/opt/sentra-models/default" in env.words()
     (user,) = of("runtime", "USER")
     uid = user.args.split(":")[0]
     assert uid not in ("0", "root"), user.args
@@ -113,7 +118,9 @@ def test_every_copied_path_exists_and_passes_the_dockerignore() -> None:
                 keep = negated
         return keep
 
-    for copy in of("builder", "COPY"):
+    for copy in [*of("builder", "COPY"), *of("runtime", "COPY")]:
+        if any(w.startswith("--from=") for w in copy.words()):
+            continue
         *sources, _ = [w for w in copy.words() if not w.startswith("--")]
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
