@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -201,40 +201,27 @@ def _act(
     _stdout().print(f"rollout {rollout_id}: {before} → {rollout['state']} ({action}: {reason})")
 
 
-@rollouts_app.command()
-def pause(
-    rollout_id: RolloutId, reason: Reason, url: Url = DEFAULT_URL, token: Token = None,
-    output: Format = Output.TEXT,
-) -> None:  # fmt: skip
-    """Hold the canary's weight (verdicts go on; a rollback still happens)."""
-    _act("pause", rollout_id, reason, url, token, output)
+_ACTIONS = {
+    "pause": "Hold the canary's weight (verdicts go on; a rollback still happens).",
+    "resume": "Let a paused rollout step on.",
+    "promote": "Send all traffic to the canary now, whatever the judge says.",
+    "abort": "Send all traffic back to the baseline and end the rollout.",
+}
 
 
-@rollouts_app.command()
-def resume(
-    rollout_id: RolloutId, reason: Reason, url: Url = DEFAULT_URL, token: Token = None,
-    output: Format = Output.TEXT,
-) -> None:  # fmt: skip
-    """Let a paused rollout step on."""
-    _act("resume", rollout_id, reason, url, token, output)
+def _action_command(action: str) -> Callable[..., None]:
+    def command(
+        rollout_id: RolloutId, reason: Reason, url: Url = DEFAULT_URL, token: Token = None,
+        output: Format = Output.TEXT,
+    ) -> None:  # fmt: skip
+        _act(action, rollout_id, reason, url, token, output)
+
+    command.__doc__ = _ACTIONS[action]
+    return command
 
 
-@rollouts_app.command()
-def promote(
-    rollout_id: RolloutId, reason: Reason, url: Url = DEFAULT_URL, token: Token = None,
-    output: Format = Output.TEXT,
-) -> None:  # fmt: skip
-    """Send all traffic to the canary now, whatever the judge says."""
-    _act("promote", rollout_id, reason, url, token, output)
-
-
-@rollouts_app.command()
-def abort(
-    rollout_id: RolloutId, reason: Reason, url: Url = DEFAULT_URL, token: Token = None,
-    output: Format = Output.TEXT,
-) -> None:  # fmt: skip
-    """Send all traffic back to the baseline and end the rollout."""
-    _act("abort", rollout_id, reason, url, token, output)
+for _action in _ACTIONS:
+    rollouts_app.command(_action)(_action_command(_action))
 
 
 @rollouts_app.command()
