@@ -15,16 +15,17 @@ from sentra_ml.analysis.types.labels import Cohort
 from sentra_ml.analysis.types.specs import RolloutSpec
 from sentra_ml.spec import TelemetryLine, line_of
 
-LOOKBACK_SECONDS = 60.0  # how far back the first pull of a rollout reaches before its start
-
 
 class Puller:
-    """Fetches, per metric and cohort, what is newer than the newest sample already seen."""
+    """Fetches, per metric and cohort, what is newer than the newest sample already seen, from
+    the rollout's `start` on: a cohort selector that outlives a release (a `canary` deployment
+    or a proxy's cluster, reused by every release) would otherwise hand a new rollout the
+    telemetry of the one before it."""
 
     def __init__(self, source: TelemetrySource, spec: RolloutSpec, start: float) -> None:
         self.source = source
         self.spec = spec
-        self.start = start - LOOKBACK_SECONDS
+        self.start = start
 
     def pull(self, since: Mapping[tuple[str, Cohort], float], now: float) -> list[TelemetryLine]:
         """New lines of every metric and cohort up to `now`; raises an AdapterError when the
