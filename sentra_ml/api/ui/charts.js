@@ -27,6 +27,11 @@ export function columns(names, byName) {
   return [xs, ...cols];
 }
 
+// a chart of one or two points would otherwise stretch its time axis over years
+const MIN_SPAN_SECONDS = 60;
+const atLeastAMinute = (u, min, max) =>
+  min == null || max - min >= MIN_SPAN_SECONDS ? [min, max] : [max - MIN_SPAN_SECONDS, max + 1];
+
 export class TimeChart {
   // series: [{label, ...style}], bands: [[hiIndex, loIndex, fill]], y: {format, range}
   constructor(host, { title, series, bands = [], y = {} }) {
@@ -39,7 +44,7 @@ export class TimeChart {
       height: width < 500 ? 180 : 220,
       series: [{}, ...series.map((s) => ({ spanGaps: true, ...s }))],
       bands: bands.map(([hi, lo, fill]) => ({ series: [hi, lo], fill })),
-      scales: { x: { time: true }, y: y.range ? { range: y.range } : {} },
+      scales: { x: { time: true, range: atLeastAMinute }, y: y.range ? { range: y.range } : {} },
       axes: [{}, { values: (u, ticks) => ticks.map(y.format || ((v) => v)), size: 60 }],
       legend: { live: width >= 500 },
       cursor: { drag: { x: false, y: false } },
