@@ -3,6 +3,7 @@ everything observed until the rollout ends."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -122,6 +123,10 @@ def play(
         played.restarts = canary.restarts
     finally:
         scrapes |= _scrapes(port)
+        # traffic back on the baseline before the canary stops: a promoted canary still has it
+        # all, and behind Envoy its requests would fail until the next scenario's reset
+        with contextlib.suppress(Exception):
+            stack.front.reset()
         canary.close()
     played.scrapes = sorted(scrapes)
     played.responses = stack.load.since(played.created)
