@@ -44,7 +44,6 @@ from sentra_ml.analysis.types.specs import RolloutSpec
 SHARE_TOLERANCE = 0.1  # routers split by rounding, connection reuse and scrape jitter
 COLLAPSE = 0.5  # the canary serving under half its share has lost it
 SETTLE_INTERVALS = 2  # intervals after a weight change that still mix the old split
-PAIRING_SECONDS = 30.0  # how long an interval waits for the other cohort's line
 REFERENCE_SECONDS = 60.0  # without known weights: how long the canary's own share is measured
 
 
