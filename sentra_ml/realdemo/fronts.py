@@ -145,7 +145,9 @@ def haproxy(d: Path, baseline: int, canary: int) -> Iterator[Front]:
             "kind": "haproxy", "socket": sock, "backend": "app", "timeout": 2,
             "servers": {"baseline": "baseline", "canary": "canary"},
         }  # fmt: skip
-        yield Front("haproxy", port, target, lambda: ask("get weight app/canary"), reset)
+        # both servers: the router may keep the canary's weight and move the baseline's
+        weights = lambda: (ask("get weight app/baseline"), ask("get weight app/canary"))  # noqa: E731
+        yield Front("haproxy", port, target, weights, reset)
 
 
 @contextlib.contextmanager
