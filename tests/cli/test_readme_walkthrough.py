@@ -10,14 +10,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
+from cli_service import free_port, wait_healthy  # type: ignore[import-not-found]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BIN = Path(sys.executable).parent
@@ -45,12 +44,6 @@ def script(port: int) -> str:
     return "\n".join(parts)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _outputs(stdout: str) -> dict[int, str]:
     pieces = re.split(r"^::block (\d+)::$", stdout, flags=re.MULTILINE)
     return {int(pieces[i]): pieces[i + 1].strip() for i in range(1, len(pieces), 2)}
@@ -60,20 +53,13 @@ def run_walkthrough(folder: Path) -> tuple[dict[int, str], str, str]:
     """(each block's stdout, stderr, the stream's log) of the walkthrough in `folder`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRA_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    port = _port()
+    port = free_port()
     serve = subprocess.Popen(
         [str(BIN / "sentra"), "serve", "--port", str(port)],
         cwd=folder, env=env, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "sentra serve did not come up"
-                time.sleep(0.2)
+        wait_healthy(port)
         # a session of its own: the stream follower it leaves in the background is in its group
         bash = subprocess.Popen(
             ["bash", "-c", script(port)], cwd=folder, env=env, text=True,

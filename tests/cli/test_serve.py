@@ -4,7 +4,6 @@ a pushed regression is rolled back on wall-clock time; the scaled-out shapes nee
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_service import free_port, wait_healthy  # type: ignore[import-not-found]
 from typer.testing import CliRunner
 
 from sentra_ml.cli import app
@@ -19,15 +19,9 @@ from sentra_ml.cli import app
 runner = CliRunner()
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.timeout(90)
 def test_serve_judges_pushed_telemetry_in_process(tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "SENTRA_DATA_DIR": str(tmp_path), "SENTRA_AUTH_DISABLED": "true"}
     env.pop("SENTRA_REDIS_URL", None)
     env.pop("SENTRA_DATABASE_URL", None)
@@ -40,14 +34,7 @@ def test_serve_judges_pushed_telemetry_in_process(tmp_path: Path) -> None:
             f"listening on http://127.0.0.1:{port}" in banner and "controller: in-process" in banner
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the service did not come up"
-                time.sleep(0.2)
+        wait_healthy(port)
         metrics = [{"name": "errors", "kind": "ratio", "critical": True, "tolerance": 0.2}]
         body = {"service": "shop", "baseline_version": "v1", "canary_version": "v2",
                 "metrics": metrics}  # fmt: skip

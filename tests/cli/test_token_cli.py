@@ -4,7 +4,6 @@ names its database, resolved as the service resolves it, and a revoked token sto
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from cli_service import free_port, wait_healthy  # type: ignore[import-not-found]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -54,7 +48,7 @@ def test_a_token_made_in_the_service_folder_works_and_revoked_stops(tmp_path: Pa
     env = _env(SENTRA_DATA_DIR="state")
     made = _sentra(tmp_path, env, "token", "create", "--name", "ci", "--role", "operator")
     secret = made.stdout.strip()
-    port = _port()
+    port = free_port()
     argv = [sys.executable, "-m", "sentra_ml.cli", "serve", "--port", str(port)]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -98,7 +92,7 @@ def test_serve_says_when_auth_is_off_and_names_its_environment(tmp_path: Path) -
         assert name in help_text
     assert "--log-level" in help_text and "--access-log" in help_text
     env = _env(SENTRA_DATA_DIR=str(tmp_path), SENTRA_AUTH_DISABLED="true")
-    argv = [sys.executable, "-m", "sentra_ml.cli", "serve", "--port", str(_port())]
+    argv = [sys.executable, "-m", "sentra_ml.cli", "serve", "--port", str(free_port())]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
@@ -142,21 +136,14 @@ def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
 def test_log_level_and_access_log(
     tmp_path: Path, flags: list[str], shown: list[str], hidden: list[str]
 ) -> None:
-    port = _port()
+    port = free_port()
     env = _env(SENTRA_DATA_DIR=str(tmp_path))
     argv = [sys.executable, "-m", "sentra_ml.cli", "serve", "--port", str(port), *flags]
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stderr=sink, stdout=sink)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline, "the service did not come up"
-                    time.sleep(0.2)
+            wait_healthy(port)
             time.sleep(0.5)
         finally:
             proc.terminate()
