@@ -21,7 +21,7 @@ import numpy as np
 
 from sentra_ml.analysis.anomaly import LearnerConfig, ServiceLearner
 from sentra_ml.store.model_bundle import ServiceModel
-from sentra_training.series import FloatArray, InputError, Progress, Series
+from sentra_training.series import FloatArray, InputError, Progress, Series, live
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,11 @@ def _stream(
     series: Series, config: LearnerConfig, progress: Progress | None
 ) -> tuple[ServiceLearner, FloatArray, np.ndarray]:
     learner = ServiceLearner(config)
-    names = list(series.columns)
     n = len(series)
     p = np.ones(n, dtype=np.float64)
     flags = np.zeros(n, dtype=bool)
-    rows = zip(*(series.columns[c].tolist() for c in names), strict=True)
-    for i, (ts, values) in enumerate(zip(series.times.tolist(), rows, strict=True)):
-        detection = learner.update(dict(zip(names, values, strict=True)), ts)
+    for i, detection in enumerate(live(series, learner, progress)):
         p[i], flags[i] = detection.p_sustained, detection.flag
-        if progress is not None and (i + 1) % 1000 == 0:
-            progress(1000)
-    if progress is not None:
-        progress(n % 1000)
     return learner, p, flags
 
 

@@ -16,6 +16,7 @@ from sentra_training.series import (
     Progress,
     Series,
     atomic_writer,
+    live,
     read_series,
 )
 
@@ -24,19 +25,11 @@ def score_series(
     series: Series, config: LearnerConfig | None = None, on_progress: Progress | None = None
 ) -> tuple[FloatArray, BoolArray]:
     """Stream every row through one learner as live (scored, then learned)."""
-    learner = ServiceLearner(config)
     n = len(series)
     scores = np.empty(n, dtype=np.float64)
     flags = np.zeros(n, dtype=bool)
-    names = list(series.columns)
-    rows = zip(*(series.columns[c].tolist() for c in names), strict=True)
-    for i, (ts, values) in enumerate(zip(series.times.tolist(), rows, strict=True)):
-        detection = learner.update(dict(zip(names, values, strict=True)), ts)
+    for i, detection in enumerate(live(series, ServiceLearner(config), on_progress)):
         scores[i], flags[i] = detection.score, detection.flag
-        if on_progress is not None and (i + 1) % 1000 == 0:
-            on_progress(1000)
-    if on_progress is not None:
-        on_progress(n % 1000)
     return scores, flags
 
 

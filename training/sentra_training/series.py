@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sentra_ml.analysis.anomaly import Detection, ServiceLearner
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 Windows = list[tuple[float, float]]
@@ -99,3 +101,18 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def live(
+    series: Series, learner: ServiceLearner, on_progress: Progress | None = None
+) -> Iterator[Detection]:
+    """Each row through `learner` as the live service would (scored, then learned), in order;
+    `on_progress` hears every thousand rows."""
+    names = list(series.columns)
+    rows = zip(*(series.columns[c].tolist() for c in names), strict=True)
+    for i, (ts, values) in enumerate(zip(series.times.tolist(), rows, strict=True)):
+        yield learner.update(dict(zip(names, values, strict=True)), ts)
+        if on_progress is not None and (i + 1) % 1000 == 0:
+            on_progress(1000)
+    if on_progress is not None:
+        on_progress(len(series) % 1000)
