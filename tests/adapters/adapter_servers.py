@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -100,18 +101,25 @@ def backend(name: str) -> Iterator[int]:
 
 @contextlib.contextmanager
 def process(argv: Sequence[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Runs `argv` in the foreground with output to `log`; stops it (then kills) on exit."""
+    """Runs `argv` in the foreground with output to `log`; stops it (then kills) on exit,
+    with every process it started: a test that kills a master (NGINX) leaves its workers behind."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             yield proc
         finally:
-            proc.terminate()
+            _signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc.pid, signal.SIGKILL)
                 proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)  # orphans that ignored SIGTERM
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def get(port: int, path: str = "/") -> str:
