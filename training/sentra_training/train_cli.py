@@ -8,12 +8,15 @@ import tempfile
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:  # numpy and pandas load only when a command runs, not for --help
+    from sentra_training.series import Series
 
 SERVICE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 # features named as the judge names them (`interval_features`): `<metric>.ratio`, `.p99.log`
@@ -30,6 +33,7 @@ err = Console(stderr=True, soft_wrap=True)
 class Source(StrEnum):
     file = "file"
     prometheus = "prometheus"
+    cloudwatch = "cloudwatch"
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -59,15 +63,30 @@ def train(
     service: Annotated[str, typer.Option(help="The service whose model this is.")],
     source: Annotated[Source, typer.Option(help="Where the healthy history comes from.")],
     path: Annotated[
-        Path | None, typer.Option(help="--source file: CSV or JSON lines (timestamp + features).")
+        Path | None,
+        typer.Option(help="--source file: CSV, JSON lines or Parquet (timestamp + features)."),
     ] = None,
-    url: Annotated[str | None, typer.Option(help="--source prometheus: its base URL.")] = None,
-    since: Annotated[str, typer.Option(help="--source prometheus: history length.")] = "14d",
-    step: Annotated[float, typer.Option(help="--source prometheus: seconds per interval.")] = 60.0,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Prometheus' base URL; for cloudwatch an endpoint (default: AWS's)."),
+    ] = None,
+    since: Annotated[str, typer.Option(help="prometheus, cloudwatch: history length.")] = "14d",
+    step: Annotated[
+        float, typer.Option(help="prometheus, cloudwatch: seconds per interval.")
+    ] = 60.0,
     query: Annotated[
         list[str] | None,
         typer.Option(help="--source prometheus: FEATURE=PROMQL (repeat; default: errors, p99)."),
     ] = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(help="--source cloudwatch: YAML/JSON list of metrics, as a rollout's."),
+    ] = None,
+    dimension: Annotated[
+        list[str] | None,
+        typer.Option(help="--source cloudwatch: Name=Value selecting the service (repeat)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="--source cloudwatch: AWS region.")] = None,
     target_false_alarm_rate: Annotated[
         float, typer.Option(help="False alarms per interval allowed on the healthy history.")
     ] = 1e-3,
@@ -97,6 +116,8 @@ def train(
             if path is None:
                 raise fail("--path: required with --source file")
             history, origin = read_history(path), str(path)
+        elif source is Source.cloudwatch:
+            history, origin = _cloudwatch(metrics, dimension or [], since, step, region, url)
         else:
             if url is None:
                 raise fail("--url: required with --source prometheus")
@@ -136,6 +157,38 @@ def train(
             except RegistryUnavailable as e:
                 raise fail(str(e), code=1) from None
     _summary(service, trained.metrics, options, time.perf_counter() - started, run_id, version, out)
+
+
+def _cloudwatch(
+    metrics: Path | None,
+    dimensions: list[str],
+    since: str,
+    step: float,
+    region: str | None,
+    url: str | None,
+) -> tuple[Series, str]:
+    from sentra_training.cloudwatch_history import (
+        check_step,
+        cloudwatch_history,
+        parse_dimensions,
+        read_metrics,
+    )
+    from sentra_training.history import parse_duration
+
+    if metrics is None:
+        raise fail("--metrics: required with --source cloudwatch")
+    period = check_step(step)
+    end = math.floor(time.time() / period) * period
+    history = cloudwatch_history(
+        read_metrics(metrics),
+        parse_dimensions(dimensions),
+        end - parse_duration(since),
+        end,
+        period,
+        region=region,
+        endpoint_url=url,
+    )
+    return history, f"cloudwatch {url or region or 'default region'} last {since}"
 
 
 def _summary(
