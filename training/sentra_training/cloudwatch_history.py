@@ -9,6 +9,7 @@ judge names its features. The service's own `dimensions` select its series.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from sentra_adapters.aws import aws_call, aws_client
 from sentra_adapters.errors import AdapterError
 from sentra_adapters.telemetry.cloudwatch import CloudWatchMetric
 
+from sentra_training.history import parse_duration
 from sentra_training.series import FloatArray, InputError, Series
 
 _BACKEND = "cloudwatch"
@@ -67,6 +69,30 @@ def check_step(step: float) -> int:
     if step != int(step) or (step not in _PERIODS and (step <= 0 or step % 60)):
         raise InputError(f"--step: CloudWatch periods are 1, 5, 10, 30 or k*60 s, not {step:g}")
     return int(step)
+
+
+def cloudwatch_since(
+    metrics: Path,
+    dimensions: list[str],
+    since: str,
+    step: float,
+    region: str | None,
+    endpoint_url: str | None,
+) -> tuple[Series, str]:
+    """`sentra train --source cloudwatch`: the last `since` of the metrics in the file, and a
+    line naming where the history came from."""
+    period = check_step(step)
+    end = math.floor(time.time() / period) * period
+    history = cloudwatch_history(
+        read_metrics(metrics),
+        parse_dimensions(dimensions),
+        end - parse_duration(since),
+        end,
+        period,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
+    return history, f"cloudwatch {endpoint_url or region or 'default region'} last {since}"
 
 
 def cloudwatch_history(

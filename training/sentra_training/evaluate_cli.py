@@ -4,24 +4,17 @@ the NAB corpus), or `score`'s output files against NAB windows (`--scores`)."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from sentra_training import offline_cli
 from sentra_training.offline_cli import Profile
 from sentra_training.train_cli import check_service, err, fail
 
-SHORT = {"standard": "standard", "reward_low_FP_rate": "low FP", "reward_low_FN_rate": "low FN"}
-
 if TYPE_CHECKING:
-    from sentra_ml.store.model_bundle import ServiceModel
-    from sentra_training.evaluation import Evaluation
     from sentra_training.model_eval import LabelledSet
 
 
@@ -115,14 +108,13 @@ def _evaluate_model(
     from sentra_ml.settings import get_settings
     from sentra_ml.store.model_bundle import BundleError, read_bundle
     from sentra_ml.store.model_registry import RegistryUnavailable
-    from sentra_training.model_eval import (
-        default_nab_dir,
-        evaluation_metrics,
-        labelled_history,
-        nab_corpus,
+    from sentra_training.model_eval import default_nab_dir, labelled_history, nab_corpus
+    from sentra_training.registry import fetch_model, resolve_version
+    from sentra_training.run_records import (
+        evaluate_sets,
+        evaluation_tables,
+        write_and_record,
     )
-    from sentra_training.plots import plot_model_evaluation
-    from sentra_training.registry import fetch_model, record_evaluation, resolve_version
     from sentra_training.series import InputError
 
     uri = get_settings().resolved_mlflow_uri()
@@ -148,101 +140,20 @@ def _evaluate_model(
         if not sets:
             raise fail("nothing to evaluate on: give --history with --labels, or --nab DIR")
         profiles = [str(profile)] if profile else list(PROFILES)
-        results = {name: _run(model, s, profiles, progress) for name, s in sets.items()}
-        written = plot_model_evaluation(results, sets, plots)
+        results = evaluate_sets(model, sets, profiles, progress)
+        for table in evaluation_tables(label, results, profiles):
+            Console().print(table)
+        report, written = write_and_record(
+            uri, run_id if record else None, label, results, sets, plots
+        )
     except (InputError, BundleError) as e:
         raise fail(str(e)) from None
     except LookupError as e:
         raise fail(str(e.args[0])) from None
     except RegistryUnavailable as e:
         raise fail(str(e), code=1) from None
-    _print(label, results, profiles)
-    report = _report(label, results)
     err.print(f"{len(written)} plot(s) -> {plots}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2) + "\n")
     if run_id is not None and record:
-        try:
-            record_evaluation(uri, run_id, evaluation_metrics(results), report, written)
-        except RegistryUnavailable as e:
-            raise fail(str(e), code=1) from None
         err.print(f"recorded in MLflow run {run_id}", highlight=False)
-
-
-def _run(
-    model: ServiceModel, labelled: LabelledSet, profiles: list[str], progress: bool
-) -> Evaluation:
-    from sentra_training.model_eval import evaluate_set
-    from sentra_training.progress import rich_progress
-
-    if not progress:
-        return evaluate_set(model, labelled, profiles)
-    description = f"{labelled.name}: {len(labelled.series)} file(s)"
-    with rich_progress(description, labelled.rows) as advance:
-        return evaluate_set(model, labelled, profiles, advance)
-
-
-def _print(label: str, results: dict[str, Evaluation], profiles: list[str]) -> None:
-    table = Table(
-        title=f"{label}: NAB scores at the model's flags / at NAB's best threshold",
-        caption="0 = never detects, 100 = detects every window at its start",
-    )
-    table.add_column("data", no_wrap=True)
-    for column in (
-        "files",
-        "windows",
-        "found",
-        "false alarms",
-        *(SHORT.get(p, p) for p in profiles),
-    ):
-        table.add_column(column, justify="right")
-    for name, evaluation in results.items():
-        t = evaluation.total
-        cells = [
-            f"{evaluation.nab_flags[p].score:.1f} / {evaluation.nab[p].score:.1f}" for p in profiles
-        ]
-        table.add_row(
-            name, str(len(evaluation.files)), str(t.windows), str(t.detected),
-            str(t.false_positives), *cells,
-        )  # fmt: skip
-    out = Console()
-    out.print(table)
-    own = results.get("history")
-    if own is None:
-        return
-    files = Table(title="The service's history, file by file (at the model's flags)")
-    for column in ("file", "windows", "found", "false alarms", "mean delay"):
-        files.add_column(column, justify="left" if column == "file" else "right")
-    for name, c in own.counts.items():
-        delay = "-" if math.isnan(c.mean_delay_s) else f"{c.mean_delay_s / 60:.0f} min"
-        files.add_row(escape(name), str(c.windows), str(c.detected), str(c.false_positives), delay)
-    out.print(files)
-
-
-def _report(label: str, results: dict[str, Evaluation]) -> dict[str, Any]:
-    def finite(x: float) -> float | None:
-        return x if math.isfinite(x) else None
-
-    sets: dict[str, Any] = {}
-    for name, evaluation in results.items():
-        t = evaluation.total
-        sets[name] = {
-            "files": len(evaluation.files),
-            "windows": t.windows,
-            "windows_found": t.detected,
-            "false_alarms": t.false_positives,
-            "mean_delay_s": finite(t.mean_delay_s),
-            "nab": {
-                p: {
-                    "score_at_flags": evaluation.nab_flags[p].score,
-                    "score_best": evaluation.nab[p].score,
-                    "best_threshold": finite(evaluation.nab[p].threshold),
-                }
-                for p in evaluation.nab
-            },
-            "per_file": {
-                f: {"windows": c.windows, "found": c.detected, "false_alarms": c.false_positives}
-                for f, c in evaluation.counts.items()
-            },
-        }
-    return {"model": label, "sets": sets}

@@ -61,6 +61,22 @@ def labelled_history(paths: Sequence[Path], labels: Path) -> LabelledSet:
     return LabelledSet(HISTORY, series, matched, warm=True)
 
 
+def labelled_sets(
+    history: Sequence[Path], labels: Path | None, nab: Path | None
+) -> dict[str, LabelledSet]:
+    """The sets named by `--eval-history`/`--history` with `--labels`, and `--nab`."""
+    if history and labels is None:
+        raise InputError("--labels: required with the labelled history files")
+    if labels is not None and not history:
+        raise InputError("--labels: give the history files the windows label")
+    sets = {}
+    if history and labels is not None:
+        sets[HISTORY] = labelled_history(history, labels)
+    if nab is not None:
+        sets[NAB] = nab_corpus(nab)
+    return sets
+
+
 def default_nab_dir() -> Path | None:
     """`$SENTRA_NAB_DIR`, else the shared NAB set beside the checkout (`../shared/datasets/nab`
     from the working directory or from this source tree), if there."""
