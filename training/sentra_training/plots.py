@@ -118,7 +118,7 @@ def plot_comparison(
     import matplotlib.pyplot as plt
 
     panels = [(metrics, True)] + ([(scores, False)] if scores else [])
-    width = max(6.0, 1.6 * max(len(m) for m, _ in panels))
+    width = min(16.0, max(6.0, 1.3 * max(len(m) for m, _ in panels)))
     fig, axes = plt.subplots(len(panels), 1, figsize=(width, 3.4 * len(panels)), squeeze=False)
     for ax, (values, log) in zip(axes[:, 0], panels, strict=True):
         keys = list(values)
