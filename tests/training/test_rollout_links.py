@@ -32,6 +32,11 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def train(history: Path) -> tuple[int, str, str]:
+    args = ["train", "--service", "checkout", "--source", "file", "--path", str(history)]
+    return run(*args, "--target-false-alarm-rate", "0.01", "--no-progress")
+
+
 @pytest.fixture(
     params=["embedded", pytest.param("mariadb", marks=pytest.mark.mysql)],
 )
@@ -95,8 +100,7 @@ def test_a_version_lists_the_rollouts_it_was_trained_on_and_judged(
     before = rollout(database, "checkout", START - 10 * DAY, START - 9 * DAY, State.PROMOTED)
     other = rollout(database, "search", START + 3000, START + 6000, State.PROMOTED)
     history = write_csv(tmp_path / "h.csv", healthy(1500))
-    code, out, err = run("train", "--service", "checkout", "--source", "file", "--path",
-                         str(history), "--target-false-alarm-rate", "0.01", "--no-progress")  # fmt: skip
+    code, out, err = train(history)
     assert code == 0, err
     assert "rollouts covered" in out and "2 (1 promoted, 1 rolled_back)" in out
 
@@ -146,8 +150,7 @@ def test_an_unreadable_audit_database_is_recorded_not_fatal(
     get_settings.cache_clear()
     try:
         history = write_csv(tmp_path / "h.csv", healthy(1500))
-        code, out, err = run("train", "--service", "checkout", "--source", "file", "--path",
-                             str(history), "--target-false-alarm-rate", "0.01", "--no-progress")  # fmt: skip
+        code, out, err = train(history)
         assert code == 0, err
         assert "unknown (audit database" in " ".join(out.replace("│", " ").split())
         code, out, err = run("models", "show", "checkout", "1")
