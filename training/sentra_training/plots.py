@@ -14,7 +14,11 @@ from sentra_training.series import FloatArray, read_series
 
 
 def plot_scored(
-    scored: ScoredFile, target: Path, threshold: float, values: FloatArray | None = None
+    scored: ScoredFile,
+    target: Path,
+    threshold: float,
+    values: FloatArray | None = None,
+    label: str = "value",
 ) -> None:
     """A PNG of the series (if given), the score, the windows, the threshold and detections."""
     import matplotlib
@@ -36,7 +40,7 @@ def plot_scored(
         top.scatter(
             days[scored.flags], values[scored.flags], s=14, color="black", zorder=3, label="flag"
         )
-        top.set_ylabel("value")
+        top.set_ylabel(label, fontsize=8)
         top.legend(loc="upper right", fontsize=7)
     ax = axes_list[-1]
     # scores crowd near 1: plot -log10(1 - score), the p-value in decades, to tell them apart
@@ -191,8 +195,8 @@ def plot_model_evaluation(
             evaluation.nab["standard"].threshold if "standard" in evaluation.nab else math.nan
         )
         for scored in evaluation.files:
-            values = next(iter(source.series[scored.name].columns.values()))
+            feature, values = next(iter(source.series[scored.name].columns.items()))
             target = directory / (scored.name.replace("/", "__").rsplit(".", 1)[0] + ".png")
-            plot_scored(scored, target, threshold, values)
+            plot_scored(scored, target, threshold, values, feature)
             written.append(target)
     return written
