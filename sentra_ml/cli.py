@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sentra_training import offline_cli, train_cli
+from sentra_training import evaluate_cli, offline_cli, train_cli
 from sentra_training.models_cli import models_app
 
 from sentra_ml import token_cli
@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 app.command("score")(offline_cli.score)
-app.command("evaluate")(offline_cli.evaluate)
+app.command("evaluate")(evaluate_cli.evaluate)
 app.command("train")(train_cli.train)
 app.add_typer(models_app, name="models")
 app.add_typer(rollouts_app, name="rollouts")

@@ -115,6 +115,13 @@ def evaluate_scores(
             files.append(read_scored(path, name, labels[name]))
     if not files:
         raise InputError(f"{directory}: no scores file for any of the {len(labels)} labelled files")
+    return evaluate_scored(files, profiles, missing)
+
+
+def evaluate_scored(
+    files: list[ScoredFile], profiles: Sequence[str] = tuple(PROFILES), missing: Sequence[str] = ()
+) -> Evaluation:
+    """Detection counts at each file's flags and corpus NAB scores of already scored files."""
     standard = PROFILES["standard"]
     counts = {
         f.name: count_detections(point_weights(f.times, f.windows, standard), f.times, f.flags)
@@ -129,4 +136,4 @@ def evaluate_scores(
         nab_flags[key] = fixed_score(
             list(zip(weights, (f.flags for f in files), strict=True)), profile
         )
-    return Evaluation(files, counts, nab, nab_flags, missing)
+    return Evaluation(files, counts, nab, nab_flags, list(missing))

@@ -1,4 +1,5 @@
-"""A service's history for training: a CSV or JSON-lines export, or a Prometheus range query.
+"""A service's history for training: a CSV, JSON-lines or Parquet export, or a Prometheus range
+query.
 
 Every form becomes a `Series`: timestamps and one numeric column per feature, in time order.
 """
@@ -18,6 +19,7 @@ from sentra_adapters.errors import AdapterError
 from sentra_adapters.telemetry.prometheus import PrometheusSource
 from sentra_adapters.telemetry.range_query import chunks
 
+from sentra_training.parquet import read_parquet
 from sentra_training.series import (
     TIMESTAMP,
     FloatArray,
@@ -40,14 +42,17 @@ def parse_duration(text: str, option: str = "--since") -> float:
 
 
 def read_history(path: Path) -> Series:
-    """A CSV (`.csv`) or JSON-lines (`.jsonl`, `.ndjson`, `.json`) export, in time order."""
+    """A CSV (`.csv`), JSON-lines (`.jsonl`, `.ndjson`, `.json`) or Parquet (`.parquet`,
+    `.pq`) export, in time order."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         series = read_series(path)
     elif suffix in (".jsonl", ".ndjson", ".json"):
         series = _read_json_lines(path)
+    elif suffix in (".parquet", ".pq"):
+        series = read_parquet(path)
     else:
-        raise InputError(f"{path}: unknown format '{suffix}' (use .csv or .jsonl)")
+        raise InputError(f"{path}: unknown format '{suffix}' (use .csv, .jsonl or .parquet)")
     return _in_time_order(series)
 
 

@@ -9,11 +9,16 @@ import numpy as np
 
 from sentra_ml.analysis.nab import probation_length
 from sentra_training.evaluation import Evaluation, ScoredFile, find_scores
+from sentra_training.model_eval import LabelledSet
 from sentra_training.series import FloatArray, read_series
 
 
 def plot_scored(
-    scored: ScoredFile, target: Path, threshold: float, values: FloatArray | None = None
+    scored: ScoredFile,
+    target: Path,
+    threshold: float,
+    values: FloatArray | None = None,
+    label: str = "value",
 ) -> None:
     """A PNG of the series (if given), the score, the windows, the threshold and detections."""
     import matplotlib
@@ -35,7 +40,7 @@ def plot_scored(
         top.scatter(
             days[scored.flags], values[scored.flags], s=14, color="black", zorder=3, label="flag"
         )
-        top.set_ylabel("value")
+        top.set_ylabel(label, fontsize=8)
         top.legend(loc="upper right", fontsize=7)
     ax = axes_list[-1]
     # scores crowd near 1: plot -log10(1 - score), the p-value in decades, to tell them apart
@@ -103,26 +108,95 @@ def plot_training(
 
 
 def plot_comparison(
-    name: str, metrics: dict[str, tuple[float, float]], labels: tuple[str, str], target: Path
+    name: str,
+    metrics: dict[str, tuple[float, float]],
+    labels: tuple[str, str],
+    target: Path,
+    scores: dict[str, tuple[float, float]] | None = None,
 ) -> Path:
-    """Side-by-side bars of two versions' metrics (log scale: rates span decades)."""
+    """Side-by-side bars of two versions' rates (log scale: rates span decades) and, when given,
+    of their evaluation scores (NAB scores, linear)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = list(metrics)
-    x = np.arange(len(keys))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys)), 3.4))
-    for offset, index in ((-0.2, 0), (0.2, 1)):
-        heights = [max(metrics[k][index], 1e-7) for k in keys]
-        ax.bar(x + offset, heights, width=0.4, label=labels[index])
-    ax.set_xticks(x, keys, rotation=20, ha="right", fontsize=7)
-    ax.set_yscale("log")
-    ax.set_title(name, fontsize=9)
-    ax.legend(fontsize=7)
+    panels = [(metrics, True)] + ([(scores, False)] if scores else [])
+    width = min(16.0, max(6.0, 1.3 * max(len(m) for m, _ in panels)))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 3.4 * len(panels)), squeeze=False)
+    for ax, (values, log) in zip(axes[:, 0], panels, strict=True):
+        keys = list(values)
+        x = np.arange(len(keys))
+        for offset, index in ((-0.2, 0), (0.2, 1)):
+            heights = [values[k][index] for k in keys]
+            if log:
+                heights = [max(h, 1e-7) for h in heights]
+            ax.bar(x + offset, np.nan_to_num(heights), width=0.4, label=labels[index])
+        ax.set_xticks(x, keys, rotation=20, ha="right", fontsize=7)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.axhline(0, color="black", lw=0.6)
+            ax.set_ylabel("NAB score (100 = perfect)", fontsize=7)
+        ax.legend(fontsize=7)
+    axes[0, 0].set_title(name, fontsize=9)
     fig.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=90)
     plt.close(fig)
     return target
+
+
+def plot_model_evaluation(
+    sets: dict[str, Evaluation], labelled: dict[str, LabelledSet], directory: Path
+) -> list[Path]:
+    """`summary.png` (NAB scores of each set and profile, at the model's flags and at NAB's best
+    threshold; windows found and false alarms) and one PNG per file of the service's history."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+    names = list(sets)
+    profiles = list(next(iter(sets.values())).nab) if sets else []
+    x = np.arange(len(profiles))
+    width = 0.8 / max(2 * len(names), 1)
+    for i, name in enumerate(names):
+        for j, (kind, sweeps) in enumerate(
+            (("flags", sets[name].nab_flags), ("best", sets[name].nab))
+        ):
+            offset = (2 * i + j - len(names) + 0.5) * width
+            heights = [sweeps[p].score for p in profiles]
+            left.bar(x + offset, heights, width=width, label=f"{name}, {kind}")
+    left.set_xticks(x, profiles, fontsize=7)
+    left.axhline(0, color="black", lw=0.6)
+    left.set_ylabel("NAB score (100 = perfect)", fontsize=7)
+    left.legend(fontsize=7)
+    counts = np.arange(len(names))
+    totals = [sets[n].total for n in names]
+    right.bar(counts - 0.27, [t.windows for t in totals], width=0.27, label="windows")
+    right.bar(counts, [t.detected for t in totals], width=0.27, label="found")
+    right.bar(counts + 0.27, [t.false_positives for t in totals], width=0.27, label="false alarms")
+    right.set_xticks(counts, names, fontsize=8)
+    right.set_title("at the model's flags", fontsize=8)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    summary = directory / "summary.png"
+    fig.savefig(summary, dpi=90)
+    plt.close(fig)
+    written = [summary]
+    for name, evaluation in sets.items():
+        source = labelled.get(name)
+        if source is None or not source.warm:  # per-file plots of the service's own files only
+            continue
+        threshold = (
+            evaluation.nab["standard"].threshold if "standard" in evaluation.nab else math.nan
+        )
+        for scored in evaluation.files:
+            feature, values = next(iter(source.series[scored.name].columns.items()))
+            target = directory / (scored.name.replace("/", "__").rsplit(".", 1)[0] + ".png")
+            plot_scored(scored, target, threshold, values, feature)
+            written.append(target)
+    return written

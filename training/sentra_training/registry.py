@@ -1,21 +1,29 @@
 """Training runs and model versions in MLflow: log a run, register it as `sentra-<service>`,
-move aliases, list and compare versions."""
+move aliases, list and compare versions, record evaluations and the rollouts a run covered."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sentra_ml.store.model_bundle import write_bundle
+from sentra_ml.store.model_bundle import BundleError, ServiceModel, write_bundle
 from sentra_ml.store.model_registry import (
     BUNDLE_PATH,
+    Published,
     RegistryUnavailable,
+    download,
     model_name,
     registry_client,
 )
 from sentra_training.fit import TrainedModel
+from sentra_training.rollout_links import RolloutRef
+
+ROLLOUTS_TAG = "sentra.rollouts"  # ids of the rollouts the history covered, comma-separated
+_TAG_LIMIT = 5000  # MLflow keeps tag values up to 8,000 characters; the artifact has them all
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class VersionRow:
     created: int  # ms since the epoch
     metrics: dict[str, float]
     params: dict[str, str]
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _fail(uri: str, e: Exception) -> RegistryUnavailable:
@@ -131,6 +140,7 @@ def list_versions(uri: str, service: str) -> list[VersionRow]:
                     int(v.creation_timestamp),
                     dict(run.data.metrics),
                     dict(run.data.params),
+                    dict(run.data.tags),
                 )
             )
     except Exception as e:
@@ -138,3 +148,110 @@ def list_versions(uri: str, service: str) -> list[VersionRow]:
     if not rows:
         raise LookupError(f"{name}: no registered version (train one with `sentra train`)")
     return sorted(rows, key=lambda r: -r.version)
+
+
+def resolve_version(
+    uri: str, service: str, version: int | None = None, alias: str | None = None
+) -> tuple[Published, str]:
+    """The version (or the one `alias` points to) and its run id; LookupError if there is no
+    such version or alias."""
+    from mlflow.exceptions import MlflowException
+
+    name = model_name(service)
+    try:
+        client = registry_client(uri)
+        if version is not None:
+            found = client.get_model_version(name, str(version))
+        else:
+            found = client.get_model_version_by_alias(name, alias or "production")
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            what = f"version {version}" if version is not None else f"alias {alias!r}"
+            raise LookupError(f"{name}: no {what}") from None
+        raise _fail(uri, e) from None
+    except Exception as e:
+        raise _fail(uri, e) from None
+    if not found.run_id:
+        raise LookupError(f"{name}: version {found.version} has no training run")
+    published = Published(service, alias or "", str(found.version), str(found.source))
+    return published, str(found.run_id)
+
+
+def fetch_model(uri: str, published: Published) -> ServiceModel:
+    """The bundle of a registered version (RegistryUnavailable if it cannot be read)."""
+    try:
+        return download(uri, published)
+    except BundleError as e:
+        raise RegistryUnavailable(f"{uri}: {published.source}: {e}") from None
+
+
+def record_evaluation(
+    uri: str, run_id: str, metrics: dict[str, float], report: dict[str, Any], plots: list[Path]
+) -> None:
+    """Log an evaluation into a training run: its metrics, `evaluation/report.json` and plots
+    (a later evaluation of the same run logs newer values of the same metrics)."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    try:
+        client = registry_client(uri)
+        batch = [Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())]
+        client.log_batch(run_id, metrics=batch)
+        client.log_dict(run_id, report, "evaluation/report.json")
+        for plot in plots:
+            client.log_artifact(run_id, str(plot), "evaluation")
+        client.set_tag(
+            run_id, "sentra.evaluated", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        )
+    except Exception as e:
+        raise _fail(uri, e) from None
+
+
+def record_rollouts(
+    uri: str, run_id: str, rollouts: list[RolloutRef] | None, start: float, end: float, note: str
+) -> None:
+    """Tag a training run with the rollouts its history covered (ids, outcomes, time range) and
+    log them all as `rollouts.json`; `rollouts` None: the audit database could not say (`note`)."""
+    try:
+        client = registry_client(uri)
+        client.set_tag(run_id, "sentra.history.start", f"{start:.0f}")
+        client.set_tag(run_id, "sentra.history.end", f"{end:.0f}")
+        if rollouts is None:
+            client.set_tag(run_id, "sentra.rollouts.error", note[:_TAG_LIMIT])
+            return
+        ids = ",".join(r.id for r in rollouts)
+        if len(ids) > _TAG_LIMIT:
+            ids = ids[: ids.rfind(",", 0, _TAG_LIMIT)] + ",..."
+        client.set_tag(run_id, ROLLOUTS_TAG, ids)
+        client.log_param(run_id, "rollouts", len(rollouts))
+        outcomes: dict[str, int] = {}
+        for r in rollouts:
+            outcomes[r.state] = outcomes.get(r.state, 0) + 1
+        for state, count in sorted(outcomes.items()):
+            client.set_tag(run_id, f"sentra.rollouts.{state}", str(count))
+        document = {"source": note, "start": start, "end": end}
+        client.log_dict(
+            run_id, {**document, "rollouts": [r.as_json() for r in rollouts]}, "rollouts.json"
+        )
+    except Exception as e:
+        raise _fail(uri, e) from None
+
+
+def read_rollouts(uri: str, run_id: str) -> list[dict[str, Any]] | None:
+    """The rollouts a training run recorded (`rollouts.json`); None if it recorded none."""
+    from mlflow.artifacts import download_artifacts
+
+    try:
+        run = registry_client(uri).get_run(run_id)
+        if ROLLOUTS_TAG not in run.data.tags:
+            return None
+        with tempfile.TemporaryDirectory(prefix="sentra-rollouts-") as folder:
+            path = download_artifacts(
+                artifact_uri=f"{run.info.artifact_uri}/rollouts.json",
+                dst_path=folder,
+                tracking_uri=uri,
+            )
+            document = json.loads(Path(path).read_text())
+    except Exception as e:
+        raise _fail(uri, e) from None
+    return list(document.get("rollouts", []))
