@@ -99,12 +99,15 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def plot(result: dict[str, Any], target: Path) -> None:
-    """Held-out standard score per category and detector, with NAB's whole-set score."""
+    """Left: held-out standard score per category and detector, with NAB's whole-set score.
+    Right: every grid configuration's mean held-out score (how much the choice matters)."""
     detectors: dict[str, dict[str, Any]] = result["detectors"]
     names = list(detectors)
     folds0 = detectors[names[0]]["folds"]["standard"]
     cats = [f["held_out"] for f in folds0 if f["windows"]] + ["whole set (NAB's rule)"]
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, (ax, grid) = plt.subplots(
+        1, 2, figsize=(14, 4.2), gridspec_kw={"width_ratios": [2.4, 1.0]}
+    )
     width = 0.8 / len(names)
     for j, key in enumerate(names):
         entry = detectors[key]
@@ -116,6 +119,17 @@ def plot(result: dict[str, Any], target: Path) -> None:
     ax.set_ylabel("NAB standard (0 null, 100 perfect)")
     ax.set_title("Held-out category scored at the threshold chosen on the other three", fontsize=9)
     ax.legend(fontsize=7, ncol=3)
+    means: dict[str, float] = result["grid_cv_mean"]
+    ordered = sorted(means, key=lambda k: means[k])
+    colours = ["#1f77b4" if k == result["chosen"] else "#bbbbbb" for k in ordered]
+    grid.barh(range(len(ordered)), [means[k] for k in ordered], color=colours)
+    earlier = result.get("earlier_cv_mean")
+    if earlier is not None:
+        grid.axvline(earlier, color="#ff7f0e", linewidth=1, label=f"earlier defaults {earlier:.1f}")
+        grid.legend(fontsize=7, loc="lower right")
+    grid.set_yticks([])
+    grid.set_xlabel("mean held-out standard score (3 folds)")
+    grid.set_title(f"{len(ordered)} grid configurations; chosen in blue", fontsize=9)
     fig.tight_layout()
     fig.savefig(target, dpi=100)
     plt.close(fig)
