@@ -18,15 +18,16 @@ COMPONENTS = ("level", "step", "time_of_day", "yesterday", "change")
 
 @dataclass(frozen=True)
 class LearnerConfig:
-    """Shipped defaults; none is tuned to a single series (see models/README.md)."""
+    """Shipped defaults; none is tuned to a single series. `season_alpha` and `refractory` were
+    chosen by cross-validation across NAB's categories (benchmarks/nab_cv.py, models/README.md)."""
 
     alpha: float = 0.01  # level and step memory: ~100 intervals
-    season_alpha: float = 0.1  # time-of-day memory: ~10 days
+    season_alpha: float = 0.05  # time-of-day memory: ~20 days
     season_buckets: int = 24
     history: int = 2000  # raw scores that calibrate the p-value
     alarm_rate: float = 1e-3  # target false alarms per interval (flag when p <= this)
     warmup: int = 50  # intervals before any score above 0
-    refractory: int = 50  # after an alarm, intervals no more anomalous than its peak within
+    refractory: int = 100  # after an alarm, intervals no more anomalous than its peak within
     # this many intervals score 0: one incident raises one alert, not one per interval
     trees: bool | None = None  # HalfSpaceTrees on the joint features; None: when >= 2 features
     seed: int = 0
