@@ -4,11 +4,13 @@ database, learn its policy (with a progress bar), and the table that reports it.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from sentra_ml.store.db import make_engine, session_factory
 from sentra_training.progress import rich_progress
@@ -36,16 +38,19 @@ def learn_from_audit(
     few of its rollouts or, unless `explicit`, cannot be read (AuditUnavailable if it was)."""
     options = PolicyOptions(runs=runs, seed=seed)
     options.check()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return _unusable(f"--database-url: {url!r} is not a database URL", explicit)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return _unusable(f"--database-url: no audit database at {parsed.database}", explicit)
     engine = make_engine(url)
     try:
         with session_factory(engine)() as session:
             past = past_rollouts(session=session, service=service)
     except SQLAlchemyError as e:
         why = f"--database-url: cannot read past rollouts ({e.__class__.__name__}: {e.args[0]})"
-        if explicit:
-            raise AuditUnavailable(why) from None
-        _skip(why)
-        return None
+        return _unusable(why, explicit)
     finally:
         engine.dispose()
     try:
@@ -59,6 +64,14 @@ def learn_from_audit(
     except InputError as e:
         _skip(str(e))
         return None
+
+
+def _unusable(why: str, explicit: bool) -> LearnedPolicy | None:
+    """A database the user named must work; Sentra's own may not exist yet (None)."""
+    if explicit:
+        raise AuditUnavailable(why)
+    _skip(why)
+    return None
 
 
 def _skip(why: str) -> None:

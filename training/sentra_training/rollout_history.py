@@ -99,7 +99,7 @@ def _read(session: Session, row: Rollout, spec: RolloutSpec) -> PastRollout:
         for e in (d.verdict or {}).get("evidence") or []:
             name, risk = str(e.get("metric")), float(e.get("risk") or 0.0)
             past.peak_risk[name] = max(past.peak_risk.get(name, 0.0), risk)
-    changes = [(c.ts, c.weight) for c in ledger.reached(session=session, rollout_id=row.id)]
+    changes = sorted((c.ts, c.weight) for c in ledger.reached(session=session, rollout_id=row.id))
     ratio, latency = ratio_metric(spec), latency_metric(spec)
     points = session.scalars(
         select(SeriesPoint)
@@ -122,7 +122,7 @@ def _read(session: Session, row: Rollout, spec: RolloutSpec) -> PastRollout:
         if len(pair) == 2:
             base = pair["baseline"]
             failed = (base.value or 0.0) * base.count
-            weight = max((w for at, w in changes if at <= ts), default=0.0)
+            weight = next((w for at, w in reversed(changes) if at <= ts), 0.0)  # in force
             past.intervals.append(
                 Interval(ts, ts - previous, weight, pair["canary"].count, base.count, failed)
             )
