@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from audit_history import write_history
 from history_files import healthy, write_csv
+from sentra_training.registry import list_versions
 from typer.testing import CliRunner
 
 from sentra_ml.cli import app
 from sentra_ml.settings import get_settings
 from sentra_ml.store.model_bundle import read_bundle
-from sentra_training.registry import list_versions
 
 
 @pytest.fixture

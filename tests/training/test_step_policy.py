@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from audit_history import write_history
-
-from sentra_ml.store.db import make_engine, session_factory
 from sentra_training.rollout_history import PastRollout, past_rollouts
 from sentra_training.series import InputError
 from sentra_training.step_policy import Outcome, PolicyOptions, candidates, learn_policy
 from sentra_training.traffic_profile import traffic_profile
+
+from sentra_ml.store.db import make_engine, session_factory
 
 
 def read(url: str, service: str) -> list[PastRollout]:
@@ -41,7 +41,7 @@ def test_the_profile_reads_traffic_per_weight_noise_and_pace(tmp_path: Path) -> 
 
 def test_too_few_healthy_rollouts_is_an_error_naming_them(tmp_path: Path) -> None:
     url = write_history(tmp_path / "a.db", "checkout", promoted=2, rolled_back=3)
-    with pytest.raises(InputError, match="2 promoted rollouts.*at least 3"):
+    with pytest.raises(InputError, match=r"2 promoted rollouts.*at least 3"):
         learn_policy(read(url, "checkout"), PolicyOptions(runs=1))
 
 
