@@ -58,7 +58,8 @@ from sentra_ml.store.schema import Rollout  # noqa: E402
 
 HORIZON = 1200.0
 SERVICES = {"low": 5.0, "mid": 20.0, "high": 100.0}  # canary requests/s at 5 % (x20: total)
-SCENARIOS = ("aa", "aa_heavy_tail", "error_step", "latency_shift")
+SCENARIOS = ("aa", "aa_heavy_tail", "error_at_start", "error_step", "latency_shift")
+FAULTS = SCENARIOS[2:]  # error_at_start: error_step with its onset at the rollout's start
 ARMS = ("default", "learned")
 
 
@@ -88,7 +89,9 @@ class Result:
 def run(job: Job) -> Result:
     """One rollout through the real controller; the audit database keeps its records."""
     sessions = session_factory(make_engine(job.db))
-    scenario = scenario_library(canary_rps=SERVICES[job.service])[job.scenario]
+    onset = 0.0 if job.scenario == "error_at_start" else 60.0
+    kind = "error_step" if job.scenario == "error_at_start" else job.scenario
+    scenario = scenario_library(canary_rps=SERVICES[job.service], onset=onset)[kind]
     world_id = f"{job.service}-{job.arm}-{job.scenario}-{job.seed}"
     world = sim_backends.SimWorld(scenario, job.seed, T0)
     sim_backends.WORLDS[world_id] = world
@@ -225,6 +228,14 @@ def report(
              "mean excess failed"]  # fmt: skip
     lines = ["| " + " | ".join(heads) + " |", "|---|---|---|--:|--:|--:|--:|--:|"]
     rows = []
+    totals = ["| service | arm | faulty runs | caught | excess failed, all faults |",
+              "|---|---|--:|--:|--:|"]  # fmt: skip
+    for s in SERVICES:
+        for arm in ARMS:
+            faulty = [r for sc in FAULTS for r in cells[(s, sc, arm)]]
+            caught = sum(r.state == "rolled_back" for r in faulty)
+            excess = sum(r.excess_failed for r in faulty)
+            totals.append(f"| {s} | {arm} | {len(faulty)} | {caught} | {excess:.1f} |")
     for s in SERVICES:
         for sc in SCENARIOS:
             for arm in ARMS:
@@ -235,15 +246,17 @@ def report(
                     f"| {s} | {sc} | {arm} | {row['runs']} | {row['promoted']:.0%} | "
                     f"{row['rolled_back']:.0%} | {median} | {row['excess_failed']:.1f} |"
                 )
-    table, learned_table = "\n".join(lines), "\n".join(policies)
+    table, learned_table, total_table = "\n".join(lines), "\n".join(policies), "\n".join(totals)
     console.print(learned_table)
     console.print(table)
+    console.print(total_table)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/step_policy.py " + " ".join(sys.argv[1:])
     (args.out / "step_policy.md").write_text(
         f"# Self-tuning canaries: learned step policy against the default\n\n"
         f"`{command.strip()}`\n\n## What was learned\n\n{learned_table}\n\n"
-        f"## New rollouts through the controller\n\n{table}\n"
+        f"## New rollouts through the controller\n\n{table}\n\n"
+        f"## Faulty rollouts, all fault kinds together\n\n{total_table}\n"
     )
     (args.out / "step_policy.json").write_text(
         json.dumps(

@@ -7,8 +7,11 @@ service uses today and under candidates that start at a higher weight or hold ea
 time. Every policy sees the same seeds: healthy canaries, and canaries whose error ratio triples
 (from the start and one minute in) or whose latency grows by 30 %. A candidate is admissible
 when it rolls back no more healthy canaries, catches as many faulty ones, and lets no more
-requests fail beyond the baseline's rate than today's policy; the learned policy is the
-admissible one whose healthy canaries were promoted soonest (today's, when none beats it).
+requests fail beyond the baseline's rate than today's policy, all fault kinds together (the
+same expected harm per faulty release when each kind is as likely; `Outcome.by_fault` keeps
+each kind's share, since a higher first weight catches a release bad from the start sooner and
+one that goes bad later at a higher weight). The learned policy is the admissible one whose
+healthy canaries were promoted soonest (today's, when none beats it).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sentra_ml.analysis.judge import RolloutJudge
@@ -66,6 +69,7 @@ class Outcome:
     caught: int  # faulty runs rolled back
     faulty: int
     excess_failed: float  # failed requests beyond the baseline's rate, all faulty runs
+    by_fault: dict[str, tuple[int, float]] = field(default_factory=dict)  # caught, excess
 
     def admissible_against(self, today: Outcome) -> bool:
         return (
@@ -77,6 +81,7 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["excess_failed"] = round(self.excess_failed, 2)
+        out["by_fault"] = {k: [c, round(x, 2)] for k, (c, x) in self.by_fault.items()}
         if not math.isfinite(self.promote_seconds):  # JSON has no infinity
             out["promote_seconds"] = None
         return out
@@ -189,6 +194,7 @@ def evaluate(
     healthy: list[float] = []
     false_rollbacks = caught = faulty = 0
     excess = 0.0
+    by_fault: dict[str, tuple[int, float]] = {}
     for name, scenario in scenarios:
         for seed in seeds:
             action, t, failed = simulate(spec, scenario, seed)
@@ -201,7 +207,9 @@ def evaluate(
                 faulty += 1
                 caught += action is Action.ROLLBACK
                 excess += failed
-    return Outcome(statistics.median(healthy), false_rollbacks, caught, faulty, excess)
+                so_far = by_fault.get(name, (0, 0.0))
+                by_fault[name] = (so_far[0] + (action is Action.ROLLBACK), so_far[1] + failed)
+    return Outcome(statistics.median(healthy), false_rollbacks, caught, faulty, excess, by_fault)
 
 
 def simulations(policy: StepPolicy, options: PolicyOptions) -> int:
