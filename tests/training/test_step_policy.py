@@ -57,11 +57,17 @@ def test_candidates_start_higher_or_hold_shorter_on_the_same_schedule() -> None:
 
 
 def test_a_candidate_is_admissible_only_at_no_more_risk() -> None:
-    today = Outcome(160.0, false_rollbacks=0, caught=10, faulty=10, excess_failed=20.0)
-    assert Outcome(100.0, 0, 10, 10, 20.0).admissible_against(today)
-    assert not Outcome(100.0, 0, 10, 10, 20.5).admissible_against(today)  # more failed
-    assert not Outcome(100.0, 0, 9, 10, 5.0).admissible_against(today)  # one fault missed
-    assert not Outcome(100.0, 1, 10, 10, 5.0).admissible_against(today)  # a false rollback
+    kinds = {"errors": (5, 15.0), "latency": (5, 5.0)}
+    today = Outcome(160.0, false_rollbacks=0, caught=10, faulty=10, excess_failed=20.0,
+                    by_fault=kinds)  # fmt: skip
+    assert Outcome(100.0, 0, 10, 10, 20.0, kinds).admissible_against(today)
+    shifted = {"errors": (5, 10.0), "latency": (5, 9.0)}  # fewer failed in all: admissible
+    assert Outcome(100.0, 0, 10, 10, 19.0, shifted).admissible_against(today)
+    assert not Outcome(100.0, 0, 10, 10, 20.5, kinds).admissible_against(today)  # more failed
+    assert not Outcome(100.0, 0, 9, 10, 5.0, kinds).admissible_against(today)  # one missed
+    swapped = {"errors": (6, 5.0), "latency": (4, 0.0)}  # a latency fault missed
+    assert not Outcome(100.0, 0, 10, 10, 5.0, swapped).admissible_against(today)
+    assert not Outcome(100.0, 1, 10, 10, 5.0, kinds).admissible_against(today)  # false rollback
 
 
 def test_the_learned_policy_is_deterministic_and_no_riskier(tmp_path: Path) -> None:

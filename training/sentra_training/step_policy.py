@@ -6,8 +6,8 @@ simulated service with those numbers is rolled out, by Sentra's own judge, under
 service uses today and under candidates that start at a higher weight or hold each step for less
 time. Every policy sees the same seeds: healthy canaries, and canaries whose error ratio triples
 (from the start and one minute in) or whose latency grows by 30 %. A candidate is admissible
-when it rolls back no more healthy canaries, catches as many faulty ones, and lets no more
-requests fail beyond the baseline's rate than today's policy, all fault kinds together (the
+when it rolls back no more healthy canaries, catches as many faulty canaries of each kind, and
+lets no more requests fail beyond the baseline's rate than today's policy, all kinds together (the
 same expected harm per faulty release when each kind is as likely; `Outcome.by_fault` keeps
 each kind's share, since a higher first weight catches a release bad from the start sooner and
 one that goes bad later at a higher weight). The learned policy is the admissible one whose
@@ -72,9 +72,15 @@ class Outcome:
     by_fault: dict[str, tuple[int, float]] = field(default_factory=dict)  # caught, excess
 
     def admissible_against(self, today: Outcome) -> bool:
+        """No more false rollbacks, every fault kind caught as often, no more excess failures
+        over all fault kinds together."""
+        caught = all(
+            self.by_fault.get(kind, (0, 0.0))[0] >= n for kind, (n, _) in today.by_fault.items()
+        )
         return (
             self.false_rollbacks <= today.false_rollbacks
             and self.caught >= today.caught
+            and caught
             and self.excess_failed <= today.excess_failed + 1e-9
         )
 
