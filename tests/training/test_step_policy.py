@@ -80,3 +80,4 @@ def test_the_learned_policy_is_deterministic_and_no_riskier(tmp_path: Path) -> N
     card = first.card()
     assert card["steps"][-1] == 100.0 and card["learned_from"]["total_rps"] == 2000.0
     assert card["simulated"]["candidates"] == 6
+    assert card["simulated"]["confirmation_runs_per_fault"] == 3  # fresh seeds confirm a change
