@@ -24,6 +24,7 @@ from sentra_controller import record
 from sentra_controller.checkpoints import Checkpoints
 from sentra_controller.leases import Leases
 from sentra_controller.metrics import ControllerMetrics
+from sentra_controller.policies import StepPolicies
 from sentra_controller.tick import next_state, no_verdict
 from sentra_controller.traces import Found, TraceLinker, attach
 from sentra_controller.tracked import Tracked, open_tracked
@@ -67,6 +68,7 @@ class Controller:
         self.leases = Leases(bus, self.replica, lease_seconds)
         self.live = live or LiveState(bus)
         self.checkpoints = Checkpoints(bus, learners)
+        self.policies = StepPolicies(bus, learners)
         self.metrics = metrics or ControllerMetrics()
         self.routers = routers
         self.sources = sources
@@ -128,7 +130,8 @@ class Controller:
             return mine
         tracked = open_tracked(
             row, token, sessions=self.sessions, live=self.live, checkpoints=self.checkpoints,
-            routers=self.routers, sources=self.sources, interval=self.interval,
+            policies=self.policies, routers=self.routers, sources=self.sources,
+            interval=self.interval,
         )  # fmt: skip
         with self._lock:
             self._tracked[row.id] = tracked

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sentra_controller.apply import WeightApplier
 from sentra_controller.checkpoints import Checkpoints
 from sentra_controller.judging import LogSession
+from sentra_controller.policies import StepPolicies
 from sentra_controller.pull import Puller
 from sentra_controller.record import last_recorded
 from sentra_ml.analysis.judge import RolloutJudge
@@ -84,12 +85,13 @@ def open_tracked(
     sessions: Callable[[], Session],
     live: LiveState,
     checkpoints: Checkpoints,
+    policies: StepPolicies,
     routers: Registry[TrafficRouter],
     sources: Registry[TelemetrySource],
     interval: float,
 ) -> Tracked:
     """Rebuild the rollout's state from the database, the log and the router."""
-    spec = parse_spec(row.spec)
+    spec, policy = policies.start(row.id, parse_spec(row.spec), row.spec)
     routed = row.target is not None
     learner = checkpoints.start(row.id, spec.service)
     judge = RolloutJudge(spec, row.created_at, learner, follows_advice=not routed)
@@ -118,6 +120,8 @@ def open_tracked(
     tracked.recorded = last_recorded(sessions, row.id)
     tracked.failing_since = _failing_since(live, row.id)
     tracked.model = checkpoints.model(spec.service)
+    if policy.version:
+        tracked.model += f", steps {policy.version}"
     return tracked
 
 

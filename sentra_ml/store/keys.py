@@ -60,3 +60,8 @@ def learner_start(rollout_id: str) -> str:
 def otlp_streams(rollout_id: str) -> str:
     """The last point of each OTLP stream (cumulative to per-interval)."""
     return _key(rollout_id, "otlp")
+
+
+def policy_start(rollout_id: str) -> str:
+    """The learned step policy the rollout began with (for takeovers and exact replays)."""
+    return _key(rollout_id, "policy-start")

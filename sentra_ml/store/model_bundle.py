@@ -2,7 +2,9 @@
 good), as `sentra train` writes it, MLflow stores it and the judging loop loads it.
 
 A bundle is a folder: `learner.bin` (a `ServiceLearner` checkpoint: pickle, so load only bundles
-Sentra wrote, from your own registry or `models/`) and `card.json`.
+Sentra wrote, from your own registry or `models/`) and `card.json`. The card may hold the
+service's learned step policy (`policy`: the `StepPolicy` fields it sets, and what they were
+learned from), which the controller uses in place of the defaults.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sentra_ml.analysis.anomaly import ServiceLearner
+from sentra_ml.analysis.types.errors import SpecError
+from sentra_ml.analysis.types.specs import StepPolicy
 
 FORMAT = "sentra-model/1"
 LEARNER_FILE = "learner.bin"
 CARD_FILE = "card.json"
+# the StepPolicy fields a learned policy may set; the rest stay the rollout's own
+POLICY_FIELDS = ("steps", "min_step_seconds")
 
 
 class BundleError(ValueError):
@@ -38,6 +44,27 @@ class ServiceModel:
 
     def with_version(self, version: str) -> ServiceModel:
         return ServiceModel(self.service, self.checkpoint, self.card, version)
+
+    def step_policy(self) -> dict[str, Any] | None:
+        """The learned step policy's fields (`POLICY_FIELDS`), None when the card has none."""
+        policy = self.card.get("policy")
+        if not isinstance(policy, dict):
+            return None
+        return {k: policy[k] for k in POLICY_FIELDS if k in policy}
+
+
+def check_policy(fields: dict[str, Any], where: str) -> None:
+    """BundleError unless `fields` are known StepPolicy fields that make a valid policy."""
+    unknown = sorted(set(fields) - set(POLICY_FIELDS))
+    if unknown:
+        raise BundleError(f"{where}: policy: unknown fields {unknown}")
+    try:
+        values: dict[str, Any] = {
+            k: tuple(v) if k == "steps" else float(v) for k, v in fields.items()
+        }
+        StepPolicy(**values)
+    except (SpecError, TypeError, ValueError) as e:
+        raise BundleError(f"{where}: policy: {e}") from None
 
 
 def write_bundle(model: ServiceModel, folder: Path) -> Path:
@@ -66,4 +93,8 @@ def read_bundle(folder: Path, version: str = "unversioned") -> ServiceModel:
         raise BundleError(f"{folder / LEARNER_FILE}: {e}") from None
     service = str(card.pop("service", ""))
     card.pop("format")
-    return ServiceModel(service, checkpoint, card, version)
+    model = ServiceModel(service, checkpoint, card, version)
+    fields = model.step_policy()
+    if fields is not None:
+        check_policy(fields, str(folder / CARD_FILE))
+    return model

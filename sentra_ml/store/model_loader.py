@@ -8,6 +8,7 @@ start) and the API (one-shot verdicts) both read learners through it unchanged:
 - otherwise the saved learner is used; a service with neither gets the shipped default model
   (`models/default`), when one is given.
 A registry that cannot be reached changes nothing: the cached model and the saved learner stay.
+A published model's learned step policy (`step_policy`) is read through the same cache.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from sentra_ml.store.learners import LearnerStore
 from sentra_ml.store.model_bundle import BundleError, ServiceModel, read_bundle
@@ -119,6 +121,16 @@ class PublishedLearnerStore:
 
     def save(self, service: str, checkpoint: bytes) -> None:
         self.inner.save(service, checkpoint)
+
+    def step_policy(self, service: str) -> tuple[dict[str, Any], str] | None:
+        """The published model's learned step policy fields and the model's version; None when
+        no model is published (or cached) or it learned no policy. The shipped default model
+        has none: without a published model the rollout's own policy stays."""
+        model = self.loader.model(service)
+        fields = None if model is None else model.step_policy()
+        if model is None or not fields:
+            return None
+        return fields, model.version
 
     def adopted(self, service: str) -> str | None:
         """The model version the service's learner descends from (None: none adopted)."""

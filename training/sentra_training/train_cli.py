@@ -1,4 +1,5 @@
-"""`sentra train`: fit a service's model on its healthy history and publish it to MLflow."""
+"""`sentra train`: fit a service's model on its healthy history, learn its step policy from its
+past rollouts, and publish both to MLflow as one model."""
 
 from __future__ import annotations
 
@@ -105,9 +106,21 @@ def train(
         Path | None, typer.Option(help="Also evaluate the model on this NAB corpus folder.")
     ] = None,
     mlflow: Annotated[bool, typer.Option(help="Log and register the run in MLflow.")] = True,
+    rollouts: Annotated[
+        bool,
+        typer.Option(help="Also learn the step policy from the service's past rollouts."),
+    ] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="The audit database with the past rollouts (default: Sentra's own)."),
+    ] = None,
+    policy_runs: Annotated[
+        int, typer.Option(help="Simulated rollouts per policy and scenario when learning it.")
+    ] = 5,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Fit the service's learner on healthy history, calibrate its flags, register the model."""
+    """Fit the service's learner on healthy history, calibrate its flags, learn its step policy
+    from its past rollouts, register the model."""
     from sentra_ml.settings import get_settings
     from sentra_ml.store.model_bundle import write_bundle
     from sentra_ml.store.model_registry import RegistryUnavailable
@@ -153,6 +166,21 @@ def train(
             trained = fit_service_model(history, service, options, source=origin)
     except InputError as e:
         raise fail(str(e)) from None
+    learned = None
+    if rollouts:
+        from sentra_training.policy_cli import AuditUnavailable, learn_from_audit
+
+        try:
+            learned = learn_from_audit(
+                service, database_url or get_settings().resolved_database_url(), policy_runs,
+                seed, progress=progress, explicit=database_url is not None,
+            )  # fmt: skip
+        except (AuditUnavailable, InputError) as e:
+            raise fail(str(e)) from None
+        if learned is not None:
+            from sentra_training.step_policy import with_policy
+
+            trained = with_policy(trained, learned)
     if out is not None:
         write_bundle(trained.model, out)
     run_id = version = None
@@ -177,7 +205,7 @@ def train(
     try:
         if run_id is not None:
             start, end = float(trained.times[0]), float(trained.times[-1])
-            database = get_settings().resolved_database_url()
+            database = database_url or get_settings().resolved_database_url()
             covered = link_rollouts(uri, run_id, service, start, end, database)
             rows.append(("rollouts covered", covered))
         if labelled:
@@ -190,6 +218,10 @@ def train(
     _summary(
         service, trained.metrics, options, time.perf_counter() - started, run_id, version, out, rows
     )
+    if learned is not None:
+        from sentra_training.policy_cli import policy_table
+
+        Console().print(policy_table(service, learned))
 
 
 def _evaluate(
