@@ -14,10 +14,11 @@ from collections import defaultdict
 from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import MeanShift
 from sentra_ml.analysis.evidence.words import effect_text, quantity
+from sentra_ml.analysis.stats.changepoint import MeanDetector
 from sentra_ml.analysis.stats.meanshift import SelfNormalizedMeanTest
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import GaugeSample, Sample
-from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec
 from sentra_ml.analysis.types.verdict import Interval
 
 
@@ -25,12 +26,21 @@ class GaugeAnalyzer(MetricAnalyzer):
     kind = MetricKind.GAUGE
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
-        super().__init__(spec, alpha, start_ts, gate_alpha)
+        super().__init__(spec, alpha, start_ts, gate_alpha, changepoint_seconds)
         self._sides = sides(spec.direction)
         self._global = {s: SelfNormalizedMeanTest() for s in self._sides}
         self._step = {s: SelfNormalizedMeanTest() for s in self._sides}
+        cp = changepoint_seconds
+        self._detectors = (
+            {s: MeanDetector(self._global[s], cp) for s in self._sides} if cp > 0 else {}
+        )
         self._difference = SelfNormalizedMeanTest()  # canary - baseline, for the reported effect
         self._pending: dict[Cohort, dict[str, list[float]]] = {c: defaultdict(list) for c in Cohort}
         self._sums = {c: [0.0, 0] for c in Cohort}  # per-interval cohort means: sum, count
@@ -60,6 +70,8 @@ class GaugeAnalyzer(MetricAnalyzer):
         tol = self.spec.tolerance
         for side in self._sides:
             d = c - (1 + tol) * b if side > 0 else (1 - tol) * b - c
+            if self._detectors:  # before the test's update: it shares the test's burn-in
+                self._detectors[side].update(d, now)
             self._global[side].update(d)
             self._step[side].update(d)
         self._difference.update(c - b)
@@ -89,7 +101,9 @@ class GaugeAnalyzer(MetricAnalyzer):
         for side in self._sides:
             g, s = self._global[side], self._step[side]
             label = "mean" if len(self._sides) == 1 else f"mean{side:+d}"
-            reg, safe = g.log_e_above(0.0), s.log_e_below(0.0)
+            detector = self._detectors.get(side)
+            reg = g.log_e_above(0.0) if detector is None else detector.log_e()
+            safe = s.log_e_below(0.0)
             out.append(Check(label, reg, safe, self.threshold, effect, text, harm[side]))
         return out
 

@@ -18,6 +18,7 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import MeanShift
 from sentra_ml.analysis.evidence.words import effect_text, quantity
 from sentra_ml.analysis.stats import binomial_cs
+from sentra_ml.analysis.stats.changepoint import OddsRatioDetector
 from sentra_ml.analysis.stats.histogram import (
     FloatArray,
     Histogram,
@@ -29,7 +30,7 @@ from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
 from sentra_ml.analysis.types.errors import SampleError
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import LatencySample, Sample
-from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec
 from sentra_ml.analysis.types.verdict import Interval
 
 _Key = tuple[int, float]  # (side, quantile)
@@ -39,12 +40,24 @@ class LatencyAnalyzer(MetricAnalyzer):
     kind = MetricKind.LATENCY
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
-        super().__init__(spec, alpha, start_ts, gate_alpha)
+        super().__init__(spec, alpha, start_ts, gate_alpha, changepoint_seconds)
         self._keys: list[_Key] = [(s, q) for s in sides(spec.direction) for q in spec.quantiles]
         self._global = {k: ConditionalOddsRatioTest() for k in self._keys}
         self._step = {k: ConditionalOddsRatioTest() for k in self._keys}
+        cp = changepoint_seconds
+        # every table is oriented so that "worse" is above: each side tests log psi > 0
+        self._detectors = (
+            {k: OddsRatioDetector(self._global[k], 0.0, +1, cp) for k in self._keys}
+            if cp > 0
+            else {}
+        )
         self._edges: FloatArray | None = None  # set by the first bucketed sample
         self._raw: bool | None = None
         self._pending: dict[Cohort, list[FloatArray]] = {Cohort.BASELINE: [], Cohort.CANARY: []}
@@ -93,7 +106,9 @@ class LatencyAnalyzer(MetricAnalyzer):
         for side, q in self._keys:
             table = self._exceedances(c, b, side, q)
             if table is not None:
-                self._global[(side, q)].update(*table)
+                loglik = self._global[(side, q)].update(*table)
+                if self._detectors:
+                    self._detectors[(side, q)].update(loglik, now)
                 self._step[(side, q)].update(*table)
         self._pending = {Cohort.BASELINE: [], Cohort.CANARY: []}
 
@@ -183,7 +198,9 @@ class LatencyAnalyzer(MetricAnalyzer):
             g, s = self._global[(side, q)], self._step[(side, q)]
             effect, text, harm = effects[q]
             label = f"p{q * 100:g}" + ("" if len(sides(self.spec.direction)) == 1 else f"{side:+d}")
-            reg, safe = g.log_e_above(0.0), s.log_e_below(0.0)
+            detector = self._detectors.get((side, q))
+            reg = g.log_e_above(0.0) if detector is None else detector.log_e()
+            safe = s.log_e_below(0.0)
             out.append(Check(label, reg, safe, self.threshold, effect, text, harm[side]))
         slo = self.spec.slo
         if slo is not None and slo.quantile is not None:
