@@ -18,6 +18,7 @@ Writes onsets.md, onsets.json and onsets.png to --out.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import statistics
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
+    if not sys.stdout.isatty() and isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # a log file gets its progress lines at once
     console = Console() if sys.stdout.isatty() else Console(width=200)
     jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs)
     console.print(f"{len(jobs)} runs on {args.workers} worker(s)", highlight=False)
