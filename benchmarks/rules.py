@@ -6,6 +6,7 @@ latency faults that make requests slower than a threshold more likely (threshold
 the exact exceedance probabilities of the service model, and the threshold is the one that
 maximises KL(q1 || q0), i.e. minimises the SPRT's expected number of requests). Time-varying or
 weight-dependent faults (slow drift, bursts, saturation) and A/A runs have no oracle.
+`oracle_tol` is the same SPRT with the judge's null: the baseline at the edge of tolerance.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import MeanShift
 from sentra_ml.analysis.evidence.words import effect_text, quantity
 from sentra_ml.analysis.stats import binomial_cs
-from sentra_ml.analysis.stats.changepoint import OddsRatioDetector
+from sentra_ml.analysis.stats.changepoint import BinomialDetector, OddsRatioDetector
 from sentra_ml.analysis.stats.histogram import (
     FloatArray,
     Histogram,
@@ -57,6 +57,12 @@ class LatencyAnalyzer(MetricAnalyzer):
             {k: OddsRatioDetector(self._global[k], 0.0, +1, cp) for k in self._keys}
             if cp > 0
             else {}
+        )
+        slo = spec.slo
+        self._slo_detector = (
+            BinomialDetector(1.0 - slo.quantile, cp)
+            if slo is not None and slo.quantile is not None and cp > 0
+            else None
         )
         self._edges: FloatArray | None = None  # set by the first bucketed sample
         self._raw: bool | None = None
@@ -110,7 +116,21 @@ class LatencyAnalyzer(MetricAnalyzer):
                 if self._detectors:
                     self._detectors[(side, q)].update(loglik, now)
                 self._step[(side, q)].update(*table)
+        if self._slo_detector is not None:
+            self._slo_detector.update(*self._beyond_objective(c), now)
         self._pending = {Cohort.BASELINE: [], Cohort.CANARY: []}
+
+    def _beyond_objective(self, c: FloatArray) -> tuple[float, float]:
+        """(canary requests slower than the SLO's objective, canary requests) of one interval."""
+        assert self.spec.slo is not None
+        objective = self.spec.slo.objective
+        if self._raw:
+            return float((c > objective).sum()), float(len(c))
+        assert self._edges is not None
+        running = np.cumsum(c)
+        n = float(running[-1])
+        below = float(cumulative_at(self._edges, running, np.array([objective]))[0])
+        return max(0.0, n - below), n
 
     def _track_baseline(self, now: float, b: FloatArray) -> None:
         for q in self.spec.quantiles:
@@ -215,7 +235,12 @@ class LatencyAnalyzer(MetricAnalyzer):
             )
         n = hist_c.total
         k = n - float(hist_c.cdf_at(objective)[0])
-        reg, safe = binomial_cs.log_e_above(k, n, 1 - q), binomial_cs.log_e_below(k, n, 1 - q)
+        reg = (
+            binomial_cs.log_e_above(k, n, 1 - q)
+            if self._slo_detector is None
+            else self._slo_detector.log_e()
+        )
+        safe = binomial_cs.log_e_below(k, n, 1 - q)
         text = (
             f"canary p{q * 100:g} {quantity(hist_c.quantile(q))} against SLO {quantity(objective)}"
         )

@@ -14,7 +14,7 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import ProportionShift
 from sentra_ml.analysis.evidence.words import effect_text, percent_change
 from sentra_ml.analysis.stats import binomial_cs
-from sentra_ml.analysis.stats.changepoint import OddsRatioDetector
+from sentra_ml.analysis.stats.changepoint import BinomialDetector, OddsRatioDetector
 from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import RatioSample, Sample
@@ -45,6 +45,12 @@ class RatioAnalyzer(MetricAnalyzer):
             if cp > 0
             else {}
         )
+        slo = spec.slo
+        self._slo_detector = (
+            BinomialDetector(slo.objective, cp)
+            if slo is not None and cp > 0 and 0.0 < slo.objective < 1.0
+            else None
+        )
         self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
         self._cumulative = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
         self._baseline_shift = ProportionShift()
@@ -67,6 +73,8 @@ class RatioAnalyzer(MetricAnalyzer):
         loglik = self._global.update(x, n, y, m)
         for detector in self._detectors.values():
             detector.update(loglik, now)
+        if self._slo_detector is not None:
+            self._slo_detector.update(x, n, now)
         self._step.update(x, n, y, m)
         self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
 
@@ -113,7 +121,10 @@ class RatioAnalyzer(MetricAnalyzer):
         slo = self.spec.slo
         if slo is not None:
             x, n = self._cumulative[Cohort.CANARY]
-            reg = binomial_cs.log_e_above(x, n, slo.objective) if n > 0 else 0.0
+            if self._slo_detector is not None:
+                reg = self._slo_detector.log_e()
+            else:
+                reg = binomial_cs.log_e_above(x, n, slo.objective) if n > 0 else 0.0
             safe = binomial_cs.log_e_below(x, n, slo.objective) if n > 0 else 0.0
             slo_text = (
                 f"canary ratio {p_canary * 100:.2f} % against SLO {slo.objective * 100:.2f} %"

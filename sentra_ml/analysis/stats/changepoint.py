@@ -180,3 +180,34 @@ class MeanDetector:
 
 
 _PRIOR_SDS = 5.0  # the lambda grid spans the half-normal prior up to this many sds
+
+
+class BinomialDetector:
+    """The e-detector form of `binomial_cs.log_e_above(k, n, p0)`: is the proportion above
+    `p0`? Alternatives on a grid of log-odds above `p0`'s, half-normal prior of scale 1."""
+
+    def __init__(self, p0: float, horizon: float, first: float = 0.5, points: int = 96) -> None:
+        if not 0.0 < p0 < 1.0:
+            raise ValueError(f"p0 must be in (0, 1), got {p0}")
+        self.p0 = p0
+        shifts = np.linspace(_MAX_LOG_ODDS / points, _MAX_LOG_ODDS, points)
+        logit = math.log(p0 / (1.0 - p0)) + shifts
+        alt = 1.0 / (1.0 + np.exp(-logit))
+        self._log_hit = np.log(alt / p0)
+        self._log_miss = np.log1p(-alt) - math.log1p(-p0)
+        self._mixture = RestartMixture(-0.5 * shifts**2)
+        self._weights = RestartWeights(horizon, first)
+
+    def update(self, k: float, n: float, now: float) -> None:
+        """`k` successes in `n` new trials (none: nothing happens)."""
+        if n <= 0:
+            return
+        k = min(max(k, 0.0), n)
+        log_lr = k * self._log_hit + (n - k) * self._log_miss
+        self._mixture.update(log_lr, self._weights.next(now))
+
+    def log_e(self) -> float:
+        return self._mixture.log_e()
+
+
+_MAX_LOG_ODDS = 6.0  # the binomial grid reaches odds e^6 (~400x) those of p0
