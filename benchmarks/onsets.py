@@ -13,6 +13,11 @@ F  A/A closed loop per noise shape: false rollbacks and time to promotion, sentr
 G  A/A of maximum duration: weight held at 5 %, schedule frozen, 1800 s, every test running
    throughout: false rollbacks of sentra_hold.
 Writes onsets.md, onsets.json and onsets.png to --out.
+
+    .venv/bin/python benchmarks/onsets.py --measurement-a 50
+
+instead reruns detection.py's measurement A for the error step (weight 5 %, onset uniform in
+[30, 90] s, its seeds and onsets) for both judges and both oracles: onsets_a.md.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from benchmarks.harness import Job, RunResult  # noqa: E402
-from benchmarks.matrix import AA_SHAPES, run_matrix  # noqa: E402
+from benchmarks.matrix import AA_SHAPES, MatrixConfig, run_matrix  # noqa: E402
+from benchmarks.matrix import SEED_BASE as MATRIX_SEEDS  # noqa: E402
 from benchmarks.rules import oracle_config  # noqa: E402
 from benchmarks.summary import cp_upper  # noqa: E402
 from sentra_ml.simulate import scenario_library  # noqa: E402
@@ -48,6 +54,7 @@ DETECTION_RULES = ("sentra_hold", "sentra_hold_cumulative", "oracle", "oracle_to
 AA_RULES = ("sentra", "sentra_cumulative")
 SEED_BASE = {"E": 50_000, "F": 60_000, "G": 70_000}
 AFTER_ONSET = 900.0
+DETECTION_SEED = MATRIX_SEEDS["A"]
 AA_HORIZON = 1800.0
 
 
@@ -215,6 +222,42 @@ def _finite(value: object) -> object:
     return value
 
 
+A_RULES = ("sentra", "sentra_cumulative", "sentra_hold", "sentra_hold_cumulative", "oracle")
+
+
+def measurement_a(runs: int, workers: int, out: Path, console: Console) -> None:
+    """detection.py's measurement A for the error step, both judges and both oracles."""
+    cfg = MatrixConfig(runs=runs)
+    jobs = [
+        Job("A", rule, "error_step", DETECTION_SEED + i, cfg.onset("error_step", i) + 1800.0,
+            cfg.onset("error_step", i), cfg.detection_weight)
+        for i in range(runs)
+        for rule in (*A_RULES, "oracle_tol")
+    ]  # fmt: skip
+    results = run_matrix(jobs, workers, console)
+    lines = [
+        "# Measurement A of detection.py, error step, both judges",
+        "",
+        f"`python benchmarks/onsets.py --measurement-a {runs}`: weight held at 5 %, onset "
+        "uniform in [30, 90] s (detection.py's seeds and onsets).",
+        "",
+        "| rule | runs | detected | median delay (s) | promoted |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for rule in (*A_RULES, "oracle_tol"):
+        rows = [r for r in results if r.rule == rule]
+        delays = [r.delay for r in rows]
+        found = sum(math.isfinite(d) for d in delays) / max(len(rows), 1)
+        promoted = sum(r.promoted for r in rows)
+        lines.append(
+            f"| {rule} | {len(rows)} | {found * 100:.0f} % | {_fmt(_median(delays))} | {promoted} |"
+        )
+    text = "\n".join(lines) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "onsets_a.md").write_text(text)
+    console.print(text, highlight=False, markup=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -222,10 +265,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aa-hold-runs", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--measurement-a", type=int, default=0, metavar="RUNS")
     args = parser.parse_args(argv)
     if not sys.stdout.isatty() and isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # a log file gets its progress lines at once
     console = Console() if sys.stdout.isatty() else Console(width=200)
+    if args.measurement_a:
+        measurement_a(args.measurement_a, args.workers, args.out, console)
+        return
     jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs)
     console.print(f"{len(jobs)} runs on {args.workers} worker(s)", highlight=False)
     started = time.perf_counter()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sentra_ml.analysis.stats.changepoint import (
+    BinomialDetector,
     MeanDetector,
     OddsRatioDetector,
     RestartMixture,
@@ -110,3 +111,23 @@ def test_mean_detector_finds_a_late_onset_much_sooner_than_the_cumulative_test()
     cumulative = sorted(r[1] - 300 for r in runs)
     assert all(0 <= d < math.inf for d in found)
     assert found[5] < 0.6 * cumulative[5]
+
+
+def _binomial_run(seed: int, rates: list[float], alpha: float, p0: float = 0.05) -> float:
+    rng = np.random.default_rng(seed)
+    detector = BinomialDetector(p0, horizon=len(rates) * 2.0)
+    for i, p in enumerate(rates):
+        detector.update(float(rng.binomial(40, p)), 40.0, 2.0 * i)
+        if detector.log_e() >= math.log(1 / alpha):
+            return float(i)
+    return math.inf
+
+
+def test_binomial_detector_false_alarms_stay_within_alpha_at_the_objective() -> None:
+    alarms = sum(_binomial_run(seed, [0.05] * 200, 0.1) < math.inf for seed in range(200))
+    assert alarms <= 30  # binomial(200, 0.1) exceeds 30 with probability < 1 %
+
+
+def test_binomial_detector_finds_a_breach_that_starts_late() -> None:
+    delays = sorted(_binomial_run(seed, [0.02] * 300 + [0.15] * 300, 0.003) for seed in range(10))
+    assert all(300 <= d < 330 for d in delays)
