@@ -58,7 +58,7 @@ DETECTION_SEED = MATRIX_SEEDS["A"]
 AA_HORIZON = 1800.0
 
 
-def build_jobs(runs: int, aa_runs: int, aa_hold_runs: int) -> list[Job]:
+def build_jobs(runs: int, aa_runs: int, aa_hold_runs: int, aa_hold_from: int = 0) -> list[Job]:
     jobs: list[Job] = []
     lib = scenario_library()
     for fault in FAULTS:
@@ -73,7 +73,7 @@ def build_jobs(runs: int, aa_runs: int, aa_hold_runs: int) -> list[Job]:
         for i in range(aa_runs):
             for rule in AA_RULES:
                 jobs.append(Job("F", rule, shape, SEED_BASE["F"] + i, AA_HORIZON))
-        for i in range(aa_hold_runs):
+        for i in range(aa_hold_from, aa_hold_from + aa_hold_runs):
             jobs.append(Job("G", "sentra_hold", shape, SEED_BASE["G"] + i, AA_HORIZON, None, 5.0))
     return jobs
 
@@ -266,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--measurement-a", type=int, default=0, metavar="RUNS")
+    parser.add_argument(
+        "--aa-hold-from", type=int, default=0, help="first seed index of G (to add runs later)"
+    )
     args = parser.parse_args(argv)
     if not sys.stdout.isatty() and isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # a log file gets its progress lines at once
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.measurement_a:
         measurement_a(args.measurement_a, args.workers, args.out, console)
         return
-    jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs)
+    jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs, args.aa_hold_from)
     console.print(f"{len(jobs)} runs on {args.workers} worker(s)", highlight=False)
     started = time.perf_counter()
     results = run_matrix(jobs, args.workers, console)
