@@ -58,7 +58,13 @@ DETECTION_SEED = MATRIX_SEEDS["A"]
 AA_HORIZON = 1800.0
 
 
-def build_jobs(runs: int, aa_runs: int, aa_hold_runs: int, aa_hold_from: int = 0) -> list[Job]:
+def build_jobs(
+    runs: int,
+    aa_runs: int,
+    aa_hold_runs: int,
+    aa_hold_from: int = 0,
+    shapes: tuple[str, ...] = AA_SHAPES,
+) -> list[Job]:
     jobs: list[Job] = []
     lib = scenario_library()
     for fault in FAULTS:
@@ -69,7 +75,7 @@ def build_jobs(runs: int, aa_runs: int, aa_hold_runs: int, aa_hold_from: int = 0
                         continue
                     seed = SEED_BASE["E"] + i
                     jobs.append(Job("E", rule, fault, seed, onset + AFTER_ONSET, onset, 5.0))
-    for shape in AA_SHAPES:
+    for shape in shapes:
         for i in range(aa_runs):
             for rule in AA_RULES:
                 jobs.append(Job("F", rule, shape, SEED_BASE["F"] + i, AA_HORIZON))
@@ -266,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--measurement-a", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--aa-shapes", nargs="+", default=list(AA_SHAPES), choices=AA_SHAPES)
     parser.add_argument(
         "--aa-hold-from", type=int, default=0, help="first seed index of G (to add runs later)"
     )
@@ -276,7 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.measurement_a:
         measurement_a(args.measurement_a, args.workers, args.out, console)
         return
-    jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs, args.aa_hold_from)
+    shapes = tuple(args.aa_shapes)
+    jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs, args.aa_hold_from, shapes)
     console.print(f"{len(jobs)} runs on {args.workers} worker(s)", highlight=False)
     started = time.perf_counter()
     results = run_matrix(jobs, args.workers, console)

@@ -151,7 +151,10 @@ class MeanDetector:
     side): de la Pena's factors `exp(lambda d - lambda^2 d^2 / 2)`, each a conditional e-value
     for increments symmetric about a mean <= 0, on a grid of `lambda > 0` with the test's
     half-normal prior of precision `rho`. Call `update` before the test's own update: the
-    burn-in increments that set `rho` are not tested here either."""
+    burn-in increments that set `rho` are not tested here either.
+
+    Valid only for increments that are conditionally symmetric given the past: autocorrelated
+    noise (a gauge) is not, and restarts find its runs; the gauge analyzer does not use it."""
 
     def __init__(
         self, test: SelfNormalizedMeanTest, horizon: float, first: float = 0.5, points: int = 64
