@@ -5,9 +5,10 @@ An analyzer owns the sequential tests of one metric. Each *check* is one hypothe
 tolerance" (its e-value, over the current step only, decides fast steps). The regression
 e-value is a change-point e-detector (`stats.changepoint`) that looks for an onset anywhere in
 the first `changepoint_seconds` of the rollout, so healthy data before a fault's onset does not
-dilute the evidence after it; with `changepoint_seconds=0` it is the cumulative test from the
-rollout's start. Either is anytime-valid: a canary within tolerance throughout is rolled back
-with probability at most the check's alpha, however long the rollout.
+dilute the evidence after it; with `changepoint_seconds=0`, and always for gauges (see
+`gauge`), it is the cumulative test from the rollout's start. Either is anytime-valid: a
+canary within tolerance throughout is rolled back with probability at most the check's alpha,
+however long the rollout.
 """
 
 from __future__ import annotations
