@@ -6,6 +6,7 @@ latency faults that make requests slower than a threshold more likely (threshold
 the exact exceedance probabilities of the service model, and the threshold is the one that
 maximises KL(q1 || q0), i.e. minimises the SPRT's expected number of requests). Time-varying or
 weight-dependent faults (slow drift, bursts, saturation) and A/A runs have no oracle.
+`oracle_tol` is the same SPRT with the judge's null: the baseline at the edge of tolerance.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ LEARNER_RULES = ("sentra", "sentra_learner")
 HISTORY_HOURS = 26.0  # the daily views need more than a day
 HISTORY_SEED = 7
 INCUMBENTS = ("kayenta", "flagger", "argo")
+# the judge's tolerance in `default_spec` for errors and latency: the tolerance-aware oracle's null
+TOLERANCE = 0.2
 # sentra_hold: Sentra's judge with its step schedule frozen at the first step (never steps,
 # never promotes, never pauses for a slow step): the pure detection speed of its tests, for
 # measurement A only, where the harness holds the weight and a walking schedule can promote.
@@ -90,6 +93,15 @@ def make_rule(
     if name == "sentra_learner":
         learner = ServiceLearner.from_bytes(_history(scenario.name))
         return RolloutJudge(default_spec(), learner=learner)
+    if name == "sentra_cumulative":  # the rule before change-point tests: each from the start
+        return RolloutJudge(dataclasses.replace(default_spec(), changepoint_seconds=0.0))
+    if name == "sentra_hold_cumulative":
+        return RolloutJudge(dataclasses.replace(default_spec(policy=HOLD), changepoint_seconds=0.0))
+    if name == "oracle_tol":
+        cfg = oracle_config(scenario, TOLERANCE)
+        if cfg is None:
+            return None
+        return _oracle(cfg, scenario.fault.onset, oracle_weight)
     if name == "sentra_no_forecast":
         return RolloutJudge(dataclasses.replace(default_spec(), forecast_horizon_seconds=0.0))
     if name == "kayenta":
@@ -102,13 +114,16 @@ def make_rule(
         cfg = oracle_config(scenario)
         if cfg is None:
             return None
-        onset, weight = scenario.fault.onset, oracle_weight
-        if cfg.threshold_ms is None:
-            return OracleSPRT(p1=cfg.bad, p0=cfg.base, onset=onset, weight=weight)
-        return OracleSPRT(
-            threshold_ms=cfg.threshold_ms, q1=cfg.bad, q0=cfg.base, onset=onset, weight=weight
-        )
+        return _oracle(cfg, scenario.fault.onset, oracle_weight)
     raise ValueError(f"unknown rule {name!r} (known: {', '.join(RULES)})")
+
+
+def _oracle(cfg: OracleConfig, onset: float, weight: float) -> OracleSPRT:
+    if cfg.threshold_ms is None:
+        return OracleSPRT(p1=cfg.bad, p0=cfg.base, onset=onset, weight=weight)
+    return OracleSPRT(
+        threshold_ms=cfg.threshold_ms, q1=cfg.bad, q0=cfg.base, onset=onset, weight=weight
+    )
 
 
 @cache
@@ -117,11 +132,15 @@ def _history(name: str) -> bytes:
     return learned_history(scenario_library()[name], HISTORY_HOURS, HISTORY_SEED).to_bytes()
 
 
-def oracle_config(scenario: Scenario) -> OracleConfig | None:
-    """The true fault as the oracle needs it, or None where no fixed-parameter SPRT exists."""
+def oracle_config(scenario: Scenario, tolerance: float = 0.0) -> OracleConfig | None:
+    """The true fault as the oracle needs it, or None where no fixed-parameter SPRT exists.
+
+    With a `tolerance` the null is not the baseline but its edge of tolerance, as the judge's
+    is: an error ratio `(1 + tolerance)` times the baseline's, or latencies `(1 + tolerance)`
+    times the baseline's (the tolerance-aware oracle)."""
     fault, service = scenario.fault, scenario.service
     if isinstance(fault, ErrorStep):
-        return OracleConfig(fault.ratio, service.error_ratio)
+        return OracleConfig(fault.ratio, service.error_ratio * (1.0 + tolerance))
     if isinstance(fault, LatencyShift):
         factor = fault.factor
 
@@ -136,14 +155,16 @@ def oracle_config(scenario: Scenario) -> OracleConfig | None:
 
     else:
         return None
-    return _best_threshold(service, bad)
+    return _best_threshold(service, bad, 1.0 + tolerance)
 
 
-def _best_threshold(service: ServiceModel, bad: Callable[[float], float]) -> OracleConfig | None:
+def _best_threshold(
+    service: ServiceModel, bad: Callable[[float], float], scale: float = 1.0
+) -> OracleConfig | None:
     best: OracleConfig | None = None
     best_kl = 0.0
     for x in np.geomspace(1.0, 0.999 * service.timeout_ms, 2000).tolist():
-        q1, q0 = bad(x), latency_survival(service, x)
+        q1, q0 = bad(x), latency_survival(service, x / scale)
         if 1e-9 < q0 < 1 - 1e-9 and 1e-9 < q1 < 1 - 1e-9:
             kl = bernoulli_kl(q1, q0)
             if kl > best_kl:

@@ -32,7 +32,13 @@ from sentra_ml.analysis.types.samples import (
     RatioSample,
     Sample,
 )
-from sentra_ml.analysis.types.specs import SLO, MetricSpec, RolloutSpec, StepPolicy
+from sentra_ml.analysis.types.specs import (
+    CHANGEPOINT_SECONDS,
+    SLO,
+    MetricSpec,
+    RolloutSpec,
+    StepPolicy,
+)
 
 # strict: a JSON number only, never `true` or "1.5" (which lax pydantic would take as 1.0 and 1.5)
 Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
@@ -113,6 +119,7 @@ class RolloutSpecModel(_Strict):
     min_score: Finite = Field(default=80.0, ge=0.0, le=100.0)
     forecast_horizon_seconds: Finite = Field(default=600.0, ge=0.0, le=86400.0)
     interval_seconds: Finite = Field(default=2.0, ge=1.0, le=5.0)
+    changepoint_seconds: Finite = Field(default=CHANGEPOINT_SECONDS, ge=0.0, le=86400.0)
     policy: PolicyModel = PolicyModel()
     metrics: tuple[MetricModel, ...] = Field(min_length=1)
 
@@ -140,6 +147,7 @@ class RolloutSpecModel(_Strict):
             service=self.service,
             forecast_horizon_seconds=self.forecast_horizon_seconds,
             interval_seconds=self.interval_seconds,
+            changepoint_seconds=self.changepoint_seconds,
         )
 
 

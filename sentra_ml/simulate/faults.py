@@ -67,6 +67,45 @@ class ErrorStep:
 
 
 @dataclass(frozen=True)
+class ErrorRamp:
+    """From `onset` on, the canary's error ratio grows linearly to `factor` times the service's
+    over `ramp_seconds`, then stays there (a release that degrades slowly, e.g. 2x in 4 min)."""
+
+    onset: float
+    factor: float
+    ramp_seconds: float
+
+    def __post_init__(self) -> None:
+        if not self.factor > 0 or not self.ramp_seconds > 0:
+            raise ValueError("factor and ramp_seconds: must be > 0")
+
+    def apply(self, cohort: Cohort, params: TickParams, t: float, weight: float) -> TickParams:
+        if not _canary_after(self.onset, cohort, t):
+            return params
+        progress = min(1.0, (t - self.onset) / self.ramp_seconds)
+        ratio = params.error_ratio * (1.0 + (self.factor - 1.0) * progress)
+        return replace(params, error_ratio=min(1.0, ratio))
+
+
+@dataclass(frozen=True)
+class GaugeShift:
+    """From `onset` on, every canary instance's cpu and memory are multiplied by the factors."""
+
+    onset: float
+    cpu_factor: float = 1.0
+    memory_factor: float = 1.0
+
+    def apply(self, cohort: Cohort, params: TickParams, t: float, weight: float) -> TickParams:
+        if not _canary_after(self.onset, cohort, t):
+            return params
+        return replace(
+            params,
+            cpu_factor=params.cpu_factor * self.cpu_factor,
+            memory_factor=params.memory_factor * self.memory_factor,
+        )
+
+
+@dataclass(frozen=True)
 class LatencyShift:
     """From `onset` on, every canary latency is multiplied by `factor` (every quantile moves)."""
 

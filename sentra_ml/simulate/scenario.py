@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from sentra_ml.analysis.types.labels import Action, Cohort
 from sentra_ml.simulate.faults import (
     EnvironmentIncident,
+    ErrorRamp,
     ErrorStep,
     Fault,
+    GaugeShift,
     IntermittentBursts,
     LatencyShift,
     NoFault,
@@ -94,6 +96,9 @@ def scenario_library(canary_rps: float = 20.0, onset: float = 60.0) -> dict[str,
         Scenario("latency_shift", rps, fault=LatencyShift(onset, 1.3), expected=rollback),
         Scenario("tail_latency", rps, fault=TailLatency(onset, 0.02, 5.0), expected=rollback),
         Scenario("slow_drift", rps, fault=SlowDrift(onset, 0.05), expected=rollback),
+        # the error ratio doubles slowly (over 4 min); cpu 1.5x at once (a gauge step)
+        Scenario("error_ramp", rps, fault=ErrorRamp(onset, 2.0, 240.0), expected=rollback),
+        Scenario("cpu_shift", rps, fault=GaugeShift(onset, cpu_factor=1.5), expected=rollback),
         Scenario(
             "bursts", rps, fault=IntermittentBursts(onset, 120.0, 15.0, 0.15), expected=rollback
         ),

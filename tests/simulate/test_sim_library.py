@@ -29,6 +29,8 @@ NAMES = {
     "latency_shift",
     "tail_latency",
     "slow_drift",
+    "error_ramp",
+    "cpu_shift",
     "bursts",
     "saturation",
     "environment_incident",

@@ -1,8 +1,14 @@
 """The shape shared by every metric analyzer, and the one place that turns its checks into a label.
 
 An analyzer owns the sequential tests of one metric. Each *check* is one hypothesis pair:
-"the canary is worse than tolerated" (its e-value, over the whole rollout, decides rollbacks) and
-"the canary is within tolerance" (its e-value, over the current step only, decides fast steps).
+"the canary is worse than tolerated" (its e-value decides rollbacks) and "the canary is within
+tolerance" (its e-value, over the current step only, decides fast steps). The regression
+e-value is a change-point e-detector (`stats.changepoint`) that looks for an onset anywhere in
+the first `changepoint_seconds` of the rollout, so healthy data before a fault's onset does not
+dilute the evidence after it; with `changepoint_seconds=0`, and always for gauges (see
+`gauge`), it is the cumulative test from the rollout's start. Either is anytime-valid: a
+canary within tolerance throughout is rolled back with probability at most the check's alpha,
+however long the rollout.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from sentra_ml.analysis.types.errors import SampleError, SpecError
 from sentra_ml.analysis.types.labels import Cohort, Direction, MetricKind, MetricStatus
 from sentra_ml.analysis.types.samples import Sample
-from sentra_ml.analysis.types.specs import MetricSpec, RolloutSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec, RolloutSpec
 from sentra_ml.analysis.types.verdict import Interval, MetricEvidence
 
 
@@ -83,7 +89,12 @@ class MetricAnalyzer(ABC):
     kind: MetricKind
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
         if spec.kind is not self.kind:
             raise SpecError(
@@ -93,6 +104,7 @@ class MetricAnalyzer(ABC):
         self.spec = spec
         self.alpha = alpha
         self.gate_alpha = gate_alpha
+        self.changepoint_seconds = changepoint_seconds
         self.test_alpha, self.slo_alpha = check_alphas(spec, alpha)
         self.threshold = math.log(1.0 / self.test_alpha)
         self.slo_threshold = math.log(1.0 / self.slo_alpha)

@@ -4,6 +4,13 @@ Per interval, each cohort's reading is the mean over its instances. The tested i
 `canary - (1 + tolerance) * baseline` (for an increase): its mean is <= 0 exactly when the canary
 stays within tolerance. Load and time-of-day move both cohorts and cancel in the increment. The
 self-normalized mixture test needs no variance, only conditionally symmetric increments.
+
+Its regression test stays cumulative from the rollout's start (`changepoint_seconds` does not
+apply): gauges are autocorrelated (cpu follows load averaged over a window), so their increments
+are not conditionally symmetric given the past, and a test restarted at every interval
+(`stats.changepoint.MeanDetector`) found runs of that noise: 8 of 40 held A/A runs at 1 req/s
+were rolled back on cpu (benchmarks/onsets.py, measurement G), where the cumulative test, whose
+positive and negative runs average out, rolled back none.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from sentra_ml.analysis.evidence.words import effect_text, quantity
 from sentra_ml.analysis.stats.meanshift import SelfNormalizedMeanTest
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import GaugeSample, Sample
-from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec
 from sentra_ml.analysis.types.verdict import Interval
 
 
@@ -25,9 +32,14 @@ class GaugeAnalyzer(MetricAnalyzer):
     kind = MetricKind.GAUGE
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
-        super().__init__(spec, alpha, start_ts, gate_alpha)
+        super().__init__(spec, alpha, start_ts, gate_alpha, changepoint_seconds)
         self._sides = sides(spec.direction)
         self._global = {s: SelfNormalizedMeanTest() for s in self._sides}
         self._step = {s: SelfNormalizedMeanTest() for s in self._sides}

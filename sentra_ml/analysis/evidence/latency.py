@@ -18,6 +18,7 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import MeanShift
 from sentra_ml.analysis.evidence.words import effect_text, quantity
 from sentra_ml.analysis.stats import binomial_cs
+from sentra_ml.analysis.stats.changepoint import BinomialDetector, OddsRatioDetector
 from sentra_ml.analysis.stats.histogram import (
     FloatArray,
     Histogram,
@@ -29,7 +30,7 @@ from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
 from sentra_ml.analysis.types.errors import SampleError
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import LatencySample, Sample
-from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec
 from sentra_ml.analysis.types.verdict import Interval
 
 _Key = tuple[int, float]  # (side, quantile)
@@ -39,12 +40,30 @@ class LatencyAnalyzer(MetricAnalyzer):
     kind = MetricKind.LATENCY
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
-        super().__init__(spec, alpha, start_ts, gate_alpha)
+        super().__init__(spec, alpha, start_ts, gate_alpha, changepoint_seconds)
         self._keys: list[_Key] = [(s, q) for s in sides(spec.direction) for q in spec.quantiles]
         self._global = {k: ConditionalOddsRatioTest() for k in self._keys}
         self._step = {k: ConditionalOddsRatioTest() for k in self._keys}
+        cp = changepoint_seconds
+        # every table is oriented so that "worse" is above: each side tests log psi > 0
+        self._detectors = (
+            {k: OddsRatioDetector(self._global[k], 0.0, +1, cp) for k in self._keys}
+            if cp > 0
+            else {}
+        )
+        slo = spec.slo
+        self._slo_detector = (
+            BinomialDetector(1.0 - slo.quantile, cp)
+            if slo is not None and slo.quantile is not None and cp > 0
+            else None
+        )
         self._edges: FloatArray | None = None  # set by the first bucketed sample
         self._raw: bool | None = None
         self._pending: dict[Cohort, list[FloatArray]] = {Cohort.BASELINE: [], Cohort.CANARY: []}
@@ -93,9 +112,25 @@ class LatencyAnalyzer(MetricAnalyzer):
         for side, q in self._keys:
             table = self._exceedances(c, b, side, q)
             if table is not None:
-                self._global[(side, q)].update(*table)
+                loglik = self._global[(side, q)].update(*table)
+                if self._detectors:
+                    self._detectors[(side, q)].update(loglik, now)
                 self._step[(side, q)].update(*table)
+        if self._slo_detector is not None:
+            self._slo_detector.update(*self._beyond_objective(c), now)
         self._pending = {Cohort.BASELINE: [], Cohort.CANARY: []}
+
+    def _beyond_objective(self, c: FloatArray) -> tuple[float, float]:
+        """(canary requests slower than the SLO's objective, canary requests) of one interval."""
+        assert self.spec.slo is not None
+        objective = self.spec.slo.objective
+        if self._raw:
+            return float((c > objective).sum()), float(len(c))
+        assert self._edges is not None
+        running = np.cumsum(c)
+        n = float(running[-1])
+        below = float(cumulative_at(self._edges, running, np.array([objective]))[0])
+        return max(0.0, n - below), n
 
     def _track_baseline(self, now: float, b: FloatArray) -> None:
         for q in self.spec.quantiles:
@@ -183,7 +218,9 @@ class LatencyAnalyzer(MetricAnalyzer):
             g, s = self._global[(side, q)], self._step[(side, q)]
             effect, text, harm = effects[q]
             label = f"p{q * 100:g}" + ("" if len(sides(self.spec.direction)) == 1 else f"{side:+d}")
-            reg, safe = g.log_e_above(0.0), s.log_e_below(0.0)
+            detector = self._detectors.get((side, q))
+            reg = g.log_e_above(0.0) if detector is None else detector.log_e()
+            safe = s.log_e_below(0.0)
             out.append(Check(label, reg, safe, self.threshold, effect, text, harm[side]))
         slo = self.spec.slo
         if slo is not None and slo.quantile is not None:
@@ -198,7 +235,12 @@ class LatencyAnalyzer(MetricAnalyzer):
             )
         n = hist_c.total
         k = n - float(hist_c.cdf_at(objective)[0])
-        reg, safe = binomial_cs.log_e_above(k, n, 1 - q), binomial_cs.log_e_below(k, n, 1 - q)
+        reg = (
+            binomial_cs.log_e_above(k, n, 1 - q)
+            if self._slo_detector is None
+            else self._slo_detector.log_e()
+        )
+        safe = binomial_cs.log_e_below(k, n, 1 - q)
         text = (
             f"canary p{q * 100:g} {quantity(hist_c.quantile(q))} against SLO {quantity(objective)}"
         )

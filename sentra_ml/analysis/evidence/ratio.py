@@ -14,10 +14,11 @@ from sentra_ml.analysis.evidence.base import Check, MetricAnalyzer, sides
 from sentra_ml.analysis.evidence.environment import ProportionShift
 from sentra_ml.analysis.evidence.words import effect_text, percent_change
 from sentra_ml.analysis.stats import binomial_cs
+from sentra_ml.analysis.stats.changepoint import BinomialDetector, OddsRatioDetector
 from sentra_ml.analysis.stats.oddsratio import ConditionalOddsRatioTest
 from sentra_ml.analysis.types.labels import Cohort, MetricKind
 from sentra_ml.analysis.types.samples import RatioSample, Sample
-from sentra_ml.analysis.types.specs import MetricSpec
+from sentra_ml.analysis.types.specs import CHANGEPOINT_SECONDS, MetricSpec
 from sentra_ml.analysis.types.verdict import Interval
 
 
@@ -25,14 +26,31 @@ class RatioAnalyzer(MetricAnalyzer):
     kind = MetricKind.RATIO
 
     def __init__(
-        self, spec: MetricSpec, alpha: float, start_ts: float = 0.0, gate_alpha: float = 0.2
+        self,
+        spec: MetricSpec,
+        alpha: float,
+        start_ts: float = 0.0,
+        gate_alpha: float = 0.2,
+        changepoint_seconds: float = CHANGEPOINT_SECONDS,
     ) -> None:
-        super().__init__(spec, alpha, start_ts, gate_alpha)
+        super().__init__(spec, alpha, start_ts, gate_alpha, changepoint_seconds)
         # log odds-ratio nulls at the edge of tolerance, one per tested side
         self._nulls = {s: math.log(1 + s * spec.tolerance) for s in sides(spec.direction)}
         nulls = (0.0, *self._nulls.values())
         self._global = ConditionalOddsRatioTest(nulls=nulls)
         self._step = ConditionalOddsRatioTest(nulls=nulls)
+        cp = changepoint_seconds
+        self._detectors = (
+            {s: OddsRatioDetector(self._global, null, s, cp) for s, null in self._nulls.items()}
+            if cp > 0
+            else {}
+        )
+        slo = spec.slo
+        self._slo_detector = (
+            BinomialDetector(slo.objective, cp)
+            if slo is not None and cp > 0 and 0.0 < slo.objective < 1.0
+            else None
+        )
         self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
         self._cumulative = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
         self._baseline_shift = ProportionShift()
@@ -52,7 +70,11 @@ class RatioAnalyzer(MetricAnalyzer):
             if m > 0:  # baseline-only data feeds the shift detector, then waits no longer
                 self._pending[Cohort.BASELINE] = [0.0, 0.0]
             return  # keep the canary's counts until the baseline's arrive
-        self._global.update(x, n, y, m)
+        loglik = self._global.update(x, n, y, m)
+        for detector in self._detectors.values():
+            detector.update(loglik, now)
+        if self._slo_detector is not None:
+            self._slo_detector.update(x, n, now)
         self._step.update(x, n, y, m)
         self._pending = {Cohort.BASELINE: [0.0, 0.0], Cohort.CANARY: [0.0, 0.0]}
 
@@ -82,18 +104,27 @@ class RatioAnalyzer(MetricAnalyzer):
         gate_low, gate_high = self._global.interval(2 * self.gate_alpha)
         out = []
         for side, null in self._nulls.items():
+            if side in self._detectors:
+                reg = self._detectors[side].log_e()
+            elif side > 0:
+                reg = self._global.log_e_above(null)
+            else:
+                reg = self._global.log_e_below(null)
             if side > 0:
-                reg, safe = self._global.log_e_above(null), self._step.log_e_below(null)
+                safe = self._step.log_e_below(null)
                 harm = self._relative(gate_high)
             else:
-                reg, safe = self._global.log_e_below(null), self._step.log_e_above(null)
+                safe = self._step.log_e_above(null)
                 harm = -self._relative(gate_low)
             label = "ratio" if len(self._nulls) == 1 else f"ratio{side:+d}"
             out.append(Check(label, reg, safe, self.threshold, effect, text, harm))
         slo = self.spec.slo
         if slo is not None:
             x, n = self._cumulative[Cohort.CANARY]
-            reg = binomial_cs.log_e_above(x, n, slo.objective) if n > 0 else 0.0
+            if self._slo_detector is not None:
+                reg = self._slo_detector.log_e()
+            else:
+                reg = binomial_cs.log_e_above(x, n, slo.objective) if n > 0 else 0.0
             safe = binomial_cs.log_e_below(x, n, slo.objective) if n > 0 else 0.0
             slo_text = (
                 f"canary ratio {p_canary * 100:.2f} % against SLO {slo.objective * 100:.2f} %"

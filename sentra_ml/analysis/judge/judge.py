@@ -48,7 +48,8 @@ class RolloutJudge:
         alphas = metric_alphas(spec)
         gate_alpha = 1.0 - spec.policy.exposure_confidence
         self.analyzers: dict[str, MetricAnalyzer] = {
-            m.name: make_analyzer(m, alphas[m.name], start_ts, gate_alpha) for m in spec.metrics
+            m.name: make_analyzer(m, alphas[m.name], start_ts, gate_alpha, spec.changepoint_seconds)
+            for m in spec.metrics
         }
         self.steps = StepPlanner(spec.policy, start_ts)
         self.drift = DriftWatch(spec)

@@ -52,7 +52,7 @@ class ConditionalOddsRatioTest:
 
     >>> t = ConditionalOddsRatioTest(nulls=(0.0,))
     >>> for _ in range(30):
-    ...     t.update(x=6, n=100, y=20, m=1000)
+    ...     _ = t.update(x=6, n=100, y=20, m=1000)
     >>> t.log_e_above(0.0) > math.log(100)
     True
     >>> round(math.exp(t.estimate()), 1)  # the table's odds ratio is 3.13
@@ -79,10 +79,12 @@ class ConditionalOddsRatioTest:
         self._prior_cache: dict[tuple[int, int], FloatArray] = {}
         self.tables = 0
 
-    def update(self, x: float, n: float, y: float, m: float) -> None:
+    def update(self, x: float, n: float, y: float, m: float) -> FloatArray | None:
         """Add one stratum: `x` of `n` canary and `y` of `m` baseline trials had the event.
 
-        A table too large to sum exactly and quickly is thinned first (see `_thinned`).
+        Returns the stratum's log-likelihood on the grid (for `OddsRatioDetector`), or None
+        when its margins fix `x` (no information). A table too large to sum exactly and
+        quickly is thinned first (see `_thinned`).
         """
         xi, ni, yi, mi = (round(v) for v in (x, n, y, m))
         if min(xi, ni, yi, mi) < 0 or xi > ni or yi > mi:
@@ -90,7 +92,7 @@ class ConditionalOddsRatioTest:
         xi, ni, yi, mi = self._thinned(xi, ni, yi, mi)
         f = xi + yi
         if _fixed(ni, mi, f):
-            return  # the margins fix x: no information about psi
+            return None  # the margins fix x: no information about psi
         self.tables += 1
         lo, step, count = _lattice(ni, mi, f)
         support = lo + step * np.arange(count, dtype=np.float64)
@@ -98,7 +100,9 @@ class ConditionalOddsRatioTest:
         terms = log_weights[None, :] + np.outer(self._grid, support)
         top = terms.max(axis=1)
         log_norm = top + np.log(np.exp(terms - top[:, None]).sum(axis=1)) + math.log(step)
-        self._loglik += xi * self._grid - log_norm
+        increment = xi * self._grid - log_norm
+        self._loglik += increment
+        return increment
 
     def _thinned(self, x: int, n: int, y: int, m: int) -> tuple[int, int, int, int]:
         """The table, or a random subsample of each cohort's trials small enough to sum.
@@ -139,6 +143,13 @@ class ConditionalOddsRatioTest:
         if i >= len(self._grid) or not math.isclose(self._grid[i], log_psi0, abs_tol=1e-12):
             raise ValueError(f"log psi0={log_psi0} is not a declared null")
         return i
+
+    def alternatives(self, log_psi0: float, side: int) -> tuple[int, slice, FloatArray]:
+        """(index of the null, the grid's alternatives to it, their log prior) of the
+        one-sided test of `log_psi0` (`side` +1: against `psi <= psi0`)."""
+        i = self._index(log_psi0)
+        alt = slice(i + 1, None) if side > 0 else slice(0, i)
+        return i, alt, self._log_prior(i, side)
 
     def _log_e(self, i: int, side: int) -> float:
         alt = slice(i + 1, None) if side > 0 else slice(0, i)

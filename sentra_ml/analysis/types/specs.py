@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from sentra_ml.analysis.types.errors import SpecError
 from sentra_ml.analysis.types.labels import Direction, MetricKind
 
+# how long after the start a regression's onset is looked for as a change point (see
+# `stats.changepoint`); 0 keeps the cumulative tests, each from the rollout's start
+CHANGEPOINT_SECONDS = 1800.0
+
 
 @dataclass(frozen=True)
 class SLO:
@@ -116,6 +120,7 @@ class RolloutSpec:
     service: str = "service"
     forecast_horizon_seconds: float = 600.0  # hold while a gauge is forecast past tolerance; 0: off
     interval_seconds: float = 2.0  # how often the controller judges the rollout live
+    changepoint_seconds: float = CHANGEPOINT_SECONDS  # onsets looked for this long; 0: off
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -132,6 +137,10 @@ class RolloutSpec:
             raise SpecError("forecast_horizon_seconds: must be in [0, 86400]")
         if not 1.0 <= self.interval_seconds <= 5.0:
             raise SpecError(f"interval_seconds: must be in [1, 5], got {self.interval_seconds}")
+        if not 0.0 <= self.changepoint_seconds <= 86400.0:
+            raise SpecError(
+                f"changepoint_seconds: must be in [0, 86400], got {self.changepoint_seconds}"
+            )
         if not 0.0 <= self.min_score <= 100.0:
             raise SpecError(f"min_score: must be in [0, 100], got {self.min_score}")
 
