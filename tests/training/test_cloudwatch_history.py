@@ -24,7 +24,6 @@ from sentra_ml.store.model_bundle import read_bundle
 
 STEP = 60
 PERIODS = 900
-END = math.floor(time.time() / STEP) * STEP  # the history's periods end before this minute
 SERVICE = {"FunctionName": "checkout", "Resource": "checkout:live"}
 METRICS = [
     {"name": "errors", "kind": "ratio", "namespace": "AWS/Lambda",
@@ -35,22 +34,32 @@ METRICS = [
 runner = CliRunner()
 
 
-def starts() -> list[float]:
-    return [float(END - (PERIODS - i) * STEP) for i in range(PERIODS)]
+def starts(end: int) -> list[float]:
+    return [float(end - (PERIODS - i) * STEP) for i in range(PERIODS)]
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoSetup]:
+def end() -> int:
+    """The minute before which the history's periods end: taken when the data is put, not when
+    the file is collected (`sentra train --since` counts back from the clock, and the whole
+    suite runs for minutes)."""
+    return math.floor(time.time() / STEP) * STEP
+
+
+@pytest.fixture(scope="module")
+def moto(end: int) -> Iterator[MotoSetup]:
     """Lambda metrics of `checkout` for 900 minutes; errors only in every third minute; another
     function's metrics beside them, which the dimensions must keep out."""
     rng = np.random.default_rng(3)
     with running_moto() as setup:
         cw = setup.client("cloudwatch")
-        calls = {t + 5: float(1000 + rng.integers(0, 100)) for t in starts()}
+        calls = {t + 5: float(1000 + rng.integers(0, 100)) for t in starts(end)}
         put_points(cw, "AWS/Lambda", "Invocations", SERVICE, calls)
-        errors = {t + 20: float(rng.integers(5, 15)) for i, t in enumerate(starts()) if i % 3 == 0}
+        errors = {
+            t + 20: float(rng.integers(5, 15)) for i, t in enumerate(starts(end)) if i % 3 == 0
+        }
         put_points(cw, "AWS/Lambda", "Errors", SERVICE, errors)
-        gauge = {t + 30: 10 + 2 * math.sin(i / 60) for i, t in enumerate(starts())}
+        gauge = {t + 30: 10 + 2 * math.sin(i / 60) for i, t in enumerate(starts(end))}
         put_points(cw, "AWS/Lambda", "ConcurrentExecutions", SERVICE, gauge)
         other = {"FunctionName": "search", "Resource": "search:live"}
         put_points(cw, "AWS/Lambda", "Errors", other, dict.fromkeys(calls, 900.0))
@@ -64,14 +73,16 @@ def metrics_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_history_holds_what_was_put_per_period(moto: MotoSetup, metrics_file: Path) -> None:
+def test_the_history_holds_what_was_put_per_period(
+    moto: MotoSetup, end: int, metrics_file: Path
+) -> None:
     cw = moto.client("cloudwatch")
     history = cloudwatch_history(
-        read_metrics(metrics_file), SERVICE, END - PERIODS * STEP, END, STEP, client=cw
+        read_metrics(metrics_file), SERVICE, end - PERIODS * STEP, end, STEP, client=cw
     )
     assert list(history.columns) == ["errors.ratio", "concurrency"]
     assert len(history) == PERIODS
-    np.testing.assert_array_equal(history.times, np.array(starts()) + STEP)  # period ends
+    np.testing.assert_array_equal(history.times, np.array(starts(end)) + STEP)  # period ends
     ratio = history.columns["errors.ratio"]
     assert ratio[1] == 0.0 and ratio[2] == 0.0  # no Errors datapoint: no failure, not missing
     assert 5 / 1100 <= ratio[0] <= 15 / 1000
@@ -79,7 +90,7 @@ def test_the_history_holds_what_was_put_per_period(moto: MotoSetup, metrics_file
 
 
 def test_train_from_cloudwatch_fits_and_names_the_features(
-    moto: MotoSetup, metrics_file: Path, tmp_path: Path
+    moto: MotoSetup, end: int, metrics_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "model"
     dims = [f"--dimension={k}={v}" for k, v in SERVICE.items()]
@@ -96,12 +107,16 @@ def test_train_from_cloudwatch_fits_and_names_the_features(
     assert model.card["features"] == ["errors.ratio", "concurrency"]
     assert model.card["data"]["source"].startswith(f"cloudwatch {moto.endpoint}")
     assert model.card["data"]["intervals"] >= PERIODS - 2  # the clock may pass a minute
-    spike = model.learner().update({"errors.ratio": 0.4, "concurrency": 10.0}, float(END))
+    spike = model.learner().update({"errors.ratio": 0.4, "concurrency": 10.0}, float(end))
     assert spike.flag
 
 
 def test_bad_cloudwatch_input_is_refused_naming_it(
-    moto: MotoSetup, metrics_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    moto: MotoSetup,
+    end: int,
+    metrics_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     base = ["train", "--service", "checkout", "--source", "cloudwatch", "--url", moto.endpoint]
@@ -126,8 +141,8 @@ def test_bad_cloudwatch_input_is_refused_naming_it(
         cloudwatch_history(
             read_metrics(metrics_file),
             SERVICE,
-            END - 3600,
-            END,
+            end - 3600,
+            end,
             STEP,
             endpoint_url="http://127.0.0.1:9",  # nobody listens on the discard port
             region="us-east-1",
