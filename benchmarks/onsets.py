@@ -64,6 +64,7 @@ def build_jobs(
     aa_hold_runs: int,
     aa_hold_from: int = 0,
     shapes: tuple[str, ...] = AA_SHAPES,
+    aa_rules: tuple[str, ...] = AA_RULES,
 ) -> list[Job]:
     jobs: list[Job] = []
     lib = scenario_library()
@@ -77,7 +78,7 @@ def build_jobs(
                     jobs.append(Job("E", rule, fault, seed, onset + AFTER_ONSET, onset, 5.0))
     for shape in shapes:
         for i in range(aa_runs):
-            for rule in AA_RULES:
+            for rule in aa_rules:
                 jobs.append(Job("F", rule, shape, SEED_BASE["F"] + i, AA_HORIZON))
         for i in range(aa_hold_from, aa_hold_from + aa_hold_runs):
             jobs.append(Job("G", "sentra_hold", shape, SEED_BASE["G"] + i, AA_HORIZON, None, 5.0))
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--measurement-a", type=int, default=0, metavar="RUNS")
     parser.add_argument("--aa-shapes", nargs="+", default=list(AA_SHAPES), choices=AA_SHAPES)
+    parser.add_argument("--aa-rules", nargs="+", default=list(AA_RULES), choices=AA_RULES)
     parser.add_argument(
         "--aa-hold-from", type=int, default=0, help="first seed index of G (to add runs later)"
     )
@@ -284,7 +286,9 @@ def main(argv: list[str] | None = None) -> None:
         measurement_a(args.measurement_a, args.workers, args.out, console)
         return
     shapes = tuple(args.aa_shapes)
-    jobs = build_jobs(args.runs, args.aa_runs, args.aa_hold_runs, args.aa_hold_from, shapes)
+    jobs = build_jobs(
+        args.runs, args.aa_runs, args.aa_hold_runs, args.aa_hold_from, shapes, tuple(args.aa_rules)
+    )
     console.print(f"{len(jobs)} runs on {args.workers} worker(s)", highlight=False)
     started = time.perf_counter()
     results = run_matrix(jobs, args.workers, console)
