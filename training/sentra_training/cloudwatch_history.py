@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
-from sentra_adapters.aws import aws_call, aws_client
+from sentra_adapters.aws import aws_client
 from sentra_adapters.errors import AdapterError
-from sentra_adapters.telemetry.cloudwatch import CloudWatchMetric
+from sentra_adapters.telemetry.cloudwatch import CloudWatchMetric, metric_data
 
 from sentra_training.history import parse_duration
 from sentra_training.series import FloatArray, InputError, Series
@@ -118,7 +117,9 @@ def cloudwatch_history(
     values: dict[str, dict[float, float]] = {}
     try:
         for metric in metrics:
-            found = _query(client, metric, {**dimensions, **metric.dimensions}, start, end, step)
+            found = metric_data(
+                client, metric, {**dimensions, **metric.dimensions}, start, end, step
+            )
             feature = _feature(metric, found, step)
             if not feature:
                 shown = ", ".join(f"{k}={v}" for k, v in sorted(dimensions.items())) or "none"
@@ -134,52 +135,6 @@ def cloudwatch_history(
     times: FloatArray = np.array(grid, dtype=np.float64)
     columns = {n: np.array([p.get(t, math.nan) for t in grid]) for n, p in values.items()}
     return Series([f"{t:.0f}" for t in grid], times, columns)
-
-
-def _query(
-    client: Any,
-    metric: CloudWatchMetric,
-    dimensions: Mapping[str, str],
-    start: float,
-    end: float,
-    step: int,
-) -> dict[str, dict[float, float]]:
-    """Values per period start of each CloudWatch metric of `metric`, every page read."""
-    queries = [
-        {
-            "Id": query,
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": metric.namespace,
-                    "MetricName": name,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())],
-                },
-                "Period": step,
-                "Stat": metric.stat,
-            },
-            "ReturnData": True,
-        }
-        for query, name in metric.metrics.items()
-    ]
-    params: dict[str, Any] = {
-        "MetricDataQueries": queries,
-        "StartTime": datetime.fromtimestamp(start, UTC),
-        "EndTime": datetime.fromtimestamp(end, UTC),
-        "ScanBy": "TimestampAscending",
-    }
-    found: dict[str, dict[float, float]] = {q: {} for q in metric.metrics}
-    while True:
-        page = aws_call(_BACKEND, "get_metric_data", client.get_metric_data, **params)
-        for result in page.get("MetricDataResults") or []:
-            status = result.get("StatusCode", "Complete")
-            if status not in ("Complete", "PartialData"):
-                raise InputError(f"--metrics {metric.name}: query {result.get('Id')} {status}")
-            pairs = zip(result.get("Timestamps") or [], result.get("Values") or [], strict=True)
-            found[result["Id"]].update((t.timestamp(), float(v)) for t, v in pairs)
-        token = page.get("NextToken")
-        if not token:
-            return found
-        params["NextToken"] = token
 
 
 def _feature(

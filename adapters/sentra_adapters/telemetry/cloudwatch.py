@@ -141,44 +141,56 @@ class CloudWatchSource:
     def _query(
         self, spec: CloudWatchMetric, dimensions: Mapping[str, str], start: float, end: float
     ) -> dict[str, dict[float, float]]:
-        """Values per period start (Unix seconds) of each query of `spec`, every page read."""
         dims = {**dimensions, **spec.dimensions}
-        queries = [
-            {
-                "Id": query,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": spec.namespace,
-                        "MetricName": name,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dims.items())],
-                    },
-                    "Period": self.step,
-                    "Stat": spec.stat,
+        return metric_data(self.client, spec, dims, start, end, self.step)
+
+
+def metric_data(
+    client: Any,
+    spec: CloudWatchMetric,
+    dimensions: Mapping[str, str],
+    start: float,
+    end: float,
+    step: int,
+) -> dict[str, dict[float, float]]:
+    """Values per period start (Unix seconds) of each query of `spec` with exactly `dimensions`,
+    every page of GetMetricData read; raises an `AdapterError` naming the metric."""
+    queries = [
+        {
+            "Id": query,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": spec.namespace,
+                    "MetricName": name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())],
                 },
-                "ReturnData": True,
-            }
-            for query, name in spec.metrics.items()
-        ]
-        params: dict[str, Any] = {
-            "MetricDataQueries": queries,
-            "StartTime": datetime.fromtimestamp(start, UTC),
-            "EndTime": datetime.fromtimestamp(end, UTC),
-            "ScanBy": "TimestampAscending",
+                "Period": step,
+                "Stat": spec.stat,
+            },
+            "ReturnData": True,
         }
-        found: dict[str, dict[float, float]] = {q: {} for q in spec.metrics}
-        while True:
-            page = aws_call(self.kind, "get_metric_data", self.client.get_metric_data, **params)
-            for result in page.get("MetricDataResults") or []:
-                _check_status(spec.name, result)
-                try:
-                    pairs = zip(result["Timestamps"], result["Values"], strict=True)
-                    found[result["Id"]].update((t.timestamp(), float(v)) for t, v in pairs)
-                except (KeyError, TypeError, ValueError, AttributeError) as e:
-                    raise BadResponse(self.kind, f"{spec.name}: malformed result: {e!r}") from e
-            token = page.get("NextToken")
-            if not token:
-                return found
-            params["NextToken"] = token
+        for query, name in spec.metrics.items()
+    ]
+    params: dict[str, Any] = {
+        "MetricDataQueries": queries,
+        "StartTime": datetime.fromtimestamp(start, UTC),
+        "EndTime": datetime.fromtimestamp(end, UTC),
+        "ScanBy": "TimestampAscending",
+    }
+    found: dict[str, dict[float, float]] = {q: {} for q in spec.metrics}
+    while True:
+        page = aws_call(_BACKEND, "get_metric_data", client.get_metric_data, **params)
+        for result in page.get("MetricDataResults") or []:
+            _check_status(spec.name, result)
+            try:
+                pairs = zip(result["Timestamps"], result["Values"], strict=True)
+                found[result["Id"]].update((t.timestamp(), float(v)) for t, v in pairs)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise BadResponse(_BACKEND, f"{spec.name}: malformed result: {e!r}") from e
+        token = page.get("NextToken")
+        if not token:
+            return found
+        params["NextToken"] = token
 
 
 def _check_status(metric: str, result: Mapping[str, Any]) -> None:
