@@ -94,6 +94,26 @@ def _db() -> Any:
     return _sessions
 
 
+def tick_until_done(
+    controller: Controller, sessions: Any, rollout_id: str, horizon: float
+) -> tuple[str, float, list[dict[str, Any] | None]]:
+    """Ticks `controller` on the rollout every simulated `DT` from `T0` until it is promoted or
+    rolled back or `horizon` seconds pass: its last state, the seconds it took (inf if it never
+    ended) and what every tick returned."""
+    t, state, ticks = T0, "pending", []
+    while t < T0 + horizon:
+        t += sim_backends.DT
+        with sessions() as session:
+            current = session.get(Rollout, rollout_id)
+            assert current is not None
+            state = current.state
+        if state in ("promoted", "rolled_back"):
+            break
+        ticks.append(controller.tick(current, t))
+    ended = t - T0 if state in ("promoted", "rolled_back") else math.inf
+    return state, ended, ticks
+
+
 def run(job: tuple[str, str, int]) -> Result:
     rule, scenario_name, seed = job
     sessions = _db()
@@ -116,19 +136,10 @@ def run(job: tuple[str, str, int]) -> Result:
         sessions=sessions, bus=InProcessBus(), interval=2.0, learners=None,
         metrics=ControllerMetrics(), routers=routers, sources=sources,
     )  # fmt: skip
-    t, state, verdict = T0, "pending", None
-    while t < T0 + HORIZON:
-        t += sim_backends.DT
-        with sessions() as session:
-            current = session.get(Rollout, rid)
-            assert current is not None
-            state = current.state
-        if state in ("promoted", "rolled_back"):
-            break
-        verdict = controller.tick(current, t)
+    state, ended, ticks = tick_until_done(controller, sessions, rid, HORIZON)
     controller.close()
     del sim_backends.WORLDS[world_id]
-    ended = t - T0 if state in ("promoted", "rolled_back") else math.inf
+    verdict = ticks[-1] if ticks else None
     reasons = [] if verdict is None else verdict["reasons"]
     return Result(
         rule, scenario_name, seed, state, ended, float(world.sim.excess_failed),

@@ -44,7 +44,7 @@ from sentra_training.rollout_history import past_rollouts  # noqa: E402
 from sentra_training.step_policy import LearnedPolicy, PolicyOptions, learn_policy, with_policy  # noqa: E402
 
 from benchmarks import sim_backends  # noqa: E402
-from benchmarks.controller_loop import METRICS, T0  # noqa: E402
+from benchmarks.controller_loop import METRICS, T0, tick_until_done  # noqa: E402
 from benchmarks.plot import grouped_bars  # noqa: E402
 from sentra_ml.analysis.judge.normal import service_learner  # noqa: E402
 from sentra_ml.simulate import scenario_library  # noqa: E402
@@ -54,7 +54,6 @@ from sentra_ml.store.db import make_engine, session_factory, upgrade  # noqa: E4
 from sentra_ml.store.learners import FileLearnerStore  # noqa: E402
 from sentra_ml.store.model_bundle import ServiceModel  # noqa: E402
 from sentra_ml.store.model_loader import ModelLoader, PublishedLearnerStore  # noqa: E402
-from sentra_ml.store.schema import Rollout  # noqa: E402
 
 HORIZON = 1200.0
 SERVICES = {"low": 5.0, "mid": 20.0, "high": 100.0}  # canary requests/s at 5 % (x20: total)
@@ -116,20 +115,10 @@ def run(job: Job) -> Result:
             sessions=sessions, bus=InProcessBus(), interval=2.0, learners=learners,
             metrics=ControllerMetrics(), routers=routers, sources=sources,
         )  # fmt: skip
-        t, state, model = T0, "pending", ""
-        while t < T0 + HORIZON:
-            t += sim_backends.DT
-            with sessions() as session:
-                current = session.get(Rollout, rid)
-                assert current is not None
-                state = current.state
-            if state in ("promoted", "rolled_back"):
-                break
-            verdict = controller.tick(current, t)
-            model = str((verdict or {}).get("model", model))
+        state, ended, ticks = tick_until_done(controller, sessions, rid, HORIZON)
+        model = next((str(v["model"]) for v in reversed(ticks) if v and "model" in v), "")
         controller.close()
     del sim_backends.WORLDS[world_id]
-    ended = t - T0 if state in ("promoted", "rolled_back") else math.inf
     return Result(
         job.service, job.scenario, job.seed, job.arm, state, ended,
         float(world.sim.excess_failed), int(world.sim.canary_requests), model,
