@@ -36,6 +36,7 @@ from river import anomaly  # noqa: E402
 from sentra_training.evaluation import read_labels  # noqa: E402
 from sentra_training.series import Series, read_series  # noqa: E402
 
+from benchmarks.report import jsonable  # noqa: E402
 from sentra_ml.analysis.anomaly import LearnerConfig, ServiceLearner  # noqa: E402
 from sentra_ml.analysis.nab import (  # noqa: E402
     PROFILES,
@@ -125,10 +126,15 @@ def synthetic_service(
     return rows
 
 
-def run(data: Path, console: Console) -> dict[str, Any]:
+def load_corpus(data: Path) -> tuple[dict[str, Any], dict[str, Series], int]:
+    """The labelled windows, every labelled file's series (by name) and their rows in all."""
     labels = read_labels(data / "labels" / "combined_windows.json")
     corpus = {name: read_series(data / "data" / name) for name in sorted(labels)}
-    rows = sum(len(s) for s in corpus.values())
+    return labels, corpus, sum(len(s) for s in corpus.values())
+
+
+def run(data: Path, console: Console) -> dict[str, Any]:
+    labels, corpus, rows = load_corpus(data)
     results: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {k: {} for k in DETECTORS}
     seconds = dict.fromkeys(DETECTORS, 0.0)
     with Progress(
@@ -217,8 +223,6 @@ def markdown(result: dict[str, Any]) -> str:
     cells = " | ".join(f"{nab[p]['score_at_flags']:.1f}" for p in PROFILES)
     lines.append(f"| sentra at its shipped flags (no threshold tuning) | {cells} | |")
     f: dict[str, float] = s["flags"]
-    fp: dict[str, Any] = result["footprint"]["nab"]
-    sv: dict[str, Any] = result["footprint"]["service"]
     lines += [
         "",
         f"Sentra's shipped flags (alarm rate 1e-3): {f['detected']}/{f['windows']} windows "
@@ -228,17 +232,24 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Memory and speed of one learner (checkpoint = `to_bytes()`; heap = tracemalloc):",
         "",
+        *footprint_table(result["footprint"]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def footprint_table(footprints: dict[str, dict[str, Any]]) -> list[str]:
+    """The markdown rows of `footprint`'s figures for the NAB file and the synthetic service."""
+    return [
         "| learner | rows | features | checkpoint | heap | rows/s |",
         "|---|---:|---:|---:|---:|---:|",
         *(
             f"| {d['file']} | {d['rows']:,} | {d['features']} | "
             f"{d['checkpoint_bytes'] / 1024:.0f} KiB | {d['heap_bytes'] / 1024:.0f} KiB | "
             f"{d['rows_per_s']:,.0f} |"
-            for d in (fp, sv)
+            for d in (footprints["nab"], footprints["service"])
         ),
-        "",
     ]
-    return "\n".join(lines)
 
 
 def plot(result: dict[str, Any], target: Path) -> None:
@@ -274,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(stderr=True)
     result = run(args.data, console)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "nab.json").write_text(json.dumps(_finite(result), indent=2) + "\n")
+    (args.out / "nab.json").write_text(json.dumps(jsonable(result), indent=2) + "\n")
     (args.out / "nab.md").write_text(markdown(result))
     plot(result, args.out / "nab.png")
     table = Table(title="NAB scores (best threshold per detector and profile)")
@@ -288,15 +299,6 @@ def main(argv: list[str] | None = None) -> None:
         )
     Console().print(table)
     console.print(f"wrote nab.md, nab.json, nab.png to {args.out}")
-
-
-def _finite(value: Any) -> Any:
-    """The result with infinite or NaN numbers as null (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 if __name__ == "__main__":

@@ -33,12 +33,18 @@ if str(ROOT) not in sys.path:  # run as a script: make `sentra_ml` importable fr
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sentra_training.evaluation import read_labels  # noqa: E402
 from sentra_training.scoring import score_series  # noqa: E402
-from sentra_training.series import Series, read_series  # noqa: E402
+from sentra_training.series import Series  # noqa: E402
 
-from benchmarks.nab import footprint, river_hst, river_sad, synthetic_service  # noqa: E402
+from benchmarks.nab import (  # noqa: E402
+    footprint,
+    load_corpus,
+    river_hst,
+    river_sad,
+    synthetic_service,
+)
 from benchmarks.nab_report import markdown, plot  # noqa: E402
+from benchmarks.report import jsonable  # noqa: E402
 from sentra_ml.analysis.anomaly import LearnerConfig, ServiceLearner  # noqa: E402
 from sentra_ml.analysis.anomaly.likelihood import AnomalyLikelihood  # noqa: E402
 from sentra_ml.analysis.nab import (  # noqa: E402
@@ -144,9 +150,7 @@ def run(
     grid_values: dict[str, tuple[float, ...]] = GRID,
     noise_intervals: int = 50_000,
 ) -> dict[str, Any]:
-    labels = read_labels(data / "labels" / "combined_windows.json")
-    corpus = {name: read_series(data / "data" / name) for name in sorted(labels)}
-    rows = sum(len(s) for s in corpus.values())
+    labels, corpus, rows = load_corpus(data)
     weights = {
         p: {n: point_weights(s.times, labels[n], prof) for n, s in corpus.items()}
         for p, prof in PROFILES.items()
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         result = run(args.data, console)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "nab_cv.json").write_text(json.dumps(_finite(result), indent=1) + "\n")
+    (args.out / "nab_cv.json").write_text(json.dumps(jsonable(result), indent=1) + "\n")
     (args.out / "nab_cv.md").write_text(markdown(result))
     plot(result, args.out / "nab_cv.png")
     table = Table(title=f"NAB standard: held-out category (chosen: {result['chosen']})")
@@ -245,16 +249,6 @@ def main(argv: list[str] | None = None) -> None:
         table.add_row(key, f"{entry['whole_set']['standard']:.1f}", *cells, *none)
     Console().print(table)
     console.print(f"wrote nab_cv.md, nab_cv.json, nab_cv.png to {args.out}")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 if __name__ == "__main__":

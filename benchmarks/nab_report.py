@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks.nab import footprint_table
+
 PROFILE_NAMES = {
     "standard": "standard",
     "reward_low_FP_rate": "low FP",
@@ -78,21 +80,12 @@ def markdown(result: dict[str, Any]) -> str:
     for who, laws in result["false_alarms"].items():
         for law, rates in laws.items():
             lines.append(f"| {who} | {law} | {rates['flag']:.2e} | {rates['p_sustained']:.2e} |")
-    fp: dict[str, Any] = result["footprint"]["nab"]
-    sv: dict[str, Any] = result["footprint"]["service"]
     lines += [
         "",
-        f"`sentra score` path (`score_series`) on {fp['file']}: "
+        f"`sentra score` path (`score_series`) on {result['footprint']['nab']['file']}: "
         f"{result['sentra_score_rows_per_s']:,.0f} rows/s.",
         "",
-        "| learner | rows | features | checkpoint | heap | rows/s |",
-        "|---|---:|---:|---:|---:|---:|",
-        *(
-            f"| {d['file']} | {d['rows']:,} | {d['features']} | "
-            f"{d['checkpoint_bytes'] / 1024:.0f} KiB | {d['heap_bytes'] / 1024:.0f} KiB | "
-            f"{d['rows_per_s']:,.0f} |"
-            for d in (fp, sv)
-        ),
+        *footprint_table(result["footprint"]),
         "",
     ]
     return "\n".join(lines)

@@ -44,6 +44,7 @@ from rich.console import Console  # noqa: E402
 from benchmarks.harness import Job, RunResult  # noqa: E402
 from benchmarks.matrix import AA_SHAPES, MatrixConfig, run_matrix  # noqa: E402
 from benchmarks.matrix import SEED_BASE as MATRIX_SEEDS  # noqa: E402
+from benchmarks.report import jsonable  # noqa: E402
 from benchmarks.rules import oracle_config  # noqa: E402
 from benchmarks.summary import cp_upper  # noqa: E402
 from sentra_ml.simulate import scenario_library  # noqa: E402
@@ -218,17 +219,6 @@ def plot(summary: dict[str, list[dict[str, object]]], path: Path) -> None:
     plt.close(fig)
 
 
-def _finite(value: object) -> object:
-    """JSON has no inf or nan: null instead (never detected / nothing to report)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 A_RULES = ("sentra", "sentra_cumulative", "sentra_hold", "sentra_hold_cumulative", "oracle")
 
 
@@ -300,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(summary, header)
     (args.out / "onsets.md").write_text(text)
     doc = {"command": command, "wall_seconds": round(wall, 1), "summary": summary}
-    (args.out / "onsets.json").write_text(json.dumps(_finite(doc), indent=1))
+    (args.out / "onsets.json").write_text(json.dumps(jsonable(doc), indent=1))
     plot(summary, args.out / "onsets.png")
     console.print(text, highlight=False, markup=False)
 
