@@ -40,7 +40,7 @@ from sentra_controller.metrics import ControllerMetrics  # noqa: E402
 
 from benchmarks import sim_backends  # noqa: E402
 from benchmarks.plot import grouped_bars  # noqa: E402
-from sentra_ml.simulate import scenario_library  # noqa: E402
+from sentra_ml.simulate import Scenario, scenario_library  # noqa: E402
 from sentra_ml.simulate.service import CPU, ERRORS, LATENCY, MEMORY  # noqa: E402
 from sentra_ml.store import audit  # noqa: E402
 from sentra_ml.store.bus import InProcessBus  # noqa: E402
@@ -94,6 +94,32 @@ def _db() -> Any:
     return _sessions
 
 
+def simulated_rollout(
+    sessions: Any, scenario: Scenario, seed: int, world_id: str, spec: dict[str, Any]
+) -> tuple[str, sim_backends.SimWorld]:
+    """A rollout of `spec` created at `T0`, routed and observed through a simulated world of
+    `scenario` registered as `world_id`: the rollout's id and the world."""
+    world = sim_backends.SimWorld(scenario, seed, T0)
+    sim_backends.WORLDS[world_id] = world
+    with sessions() as session:
+        row = audit.create_rollout(
+            session=session, service=spec["service"], namespace="bench", baseline_version="v1",
+            canary_version="v2", spec=spec, weight=1.0, target={"kind": "sim", "world": world_id},
+            source={"kind": "sim", "world": world_id}, actor="bench", now=T0,
+        )  # fmt: skip
+        session.commit()
+        return row.id, world
+
+
+def sim_controller(sessions: Any, learners: Any) -> Controller:
+    """The real controller, judging every 2 s, with the simulated routers and sources."""
+    routers, sources = sim_backends.registries()
+    return Controller(
+        sessions=sessions, bus=InProcessBus(), interval=2.0, learners=learners,
+        metrics=ControllerMetrics(), routers=routers, sources=sources,
+    )  # fmt: skip
+
+
 def tick_until_done(
     controller: Controller, sessions: Any, rollout_id: str, horizon: float
 ) -> tuple[str, float, list[dict[str, Any] | None]]:
@@ -119,23 +145,9 @@ def run(job: tuple[str, str, int]) -> Result:
     sessions = _db()
     scenario = scenario_library()[scenario_name]
     world_id = uuid.uuid4().hex
-    world = sim_backends.SimWorld(scenario, seed, T0)
-    sim_backends.WORLDS[world_id] = world
-    service = f"loop-{world_id}"
-    spec = {"service": service, "metrics": METRICS, "policy": POLICIES[rule]}
-    with sessions() as session:
-        row = audit.create_rollout(
-            session=session, service=service, namespace="bench", baseline_version="v1",
-            canary_version="v2", spec=spec, weight=1.0, target={"kind": "sim", "world": world_id},
-            source={"kind": "sim", "world": world_id}, actor="bench", now=T0,
-        )  # fmt: skip
-        session.commit()
-        rid = row.id
-    routers, sources = sim_backends.registries()
-    controller = Controller(
-        sessions=sessions, bus=InProcessBus(), interval=2.0, learners=None,
-        metrics=ControllerMetrics(), routers=routers, sources=sources,
-    )  # fmt: skip
+    spec = {"service": f"loop-{world_id}", "metrics": METRICS, "policy": POLICIES[rule]}
+    rid, world = simulated_rollout(sessions, scenario, seed, world_id, spec)
+    controller = sim_controller(sessions, learners=None)
     state, ended, ticks = tick_until_done(controller, sessions, rid, HORIZON)
     controller.close()
     del sim_backends.WORLDS[world_id]

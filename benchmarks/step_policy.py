@@ -36,20 +36,21 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import track  # noqa: E402
-from sentra_controller.controller import Controller  # noqa: E402
-from sentra_controller.metrics import ControllerMetrics  # noqa: E402
 from sentra_training.fit import TrainedModel  # noqa: E402
 from sentra_training.registry import log_training, set_alias  # noqa: E402
 from sentra_training.rollout_history import past_rollouts  # noqa: E402
 from sentra_training.step_policy import LearnedPolicy, PolicyOptions, learn_policy, with_policy  # noqa: E402
 
 from benchmarks import sim_backends  # noqa: E402
-from benchmarks.controller_loop import METRICS, T0, tick_until_done  # noqa: E402
+from benchmarks.controller_loop import (  # noqa: E402
+    METRICS,
+    sim_controller,
+    simulated_rollout,
+    tick_until_done,
+)
 from benchmarks.plot import grouped_bars  # noqa: E402
 from sentra_ml.analysis.judge.normal import service_learner  # noqa: E402
 from sentra_ml.simulate import scenario_library  # noqa: E402
-from sentra_ml.store import audit  # noqa: E402
-from sentra_ml.store.bus import InProcessBus  # noqa: E402
 from sentra_ml.store.db import make_engine, session_factory, upgrade  # noqa: E402
 from sentra_ml.store.learners import FileLearnerStore  # noqa: E402
 from sentra_ml.store.model_bundle import ServiceModel  # noqa: E402
@@ -92,29 +93,17 @@ def run(job: Job) -> Result:
     kind = "error_step" if job.scenario == "error_at_start" else job.scenario
     scenario = scenario_library(canary_rps=SERVICES[job.service], onset=onset)[kind]
     world_id = f"{job.service}-{job.arm}-{job.scenario}-{job.seed}"
-    world = sim_backends.SimWorld(scenario, job.seed, T0)
-    sim_backends.WORLDS[world_id] = world
     name = f"svc-{job.service}" if job.arm != "default" else f"svc-{job.service}-default"
-    spec = {"service": name, "metrics": METRICS}
-    with sessions() as session:
-        row = audit.create_rollout(
-            session=session, service=name, namespace="bench", baseline_version="v1",
-            canary_version="v2", spec=spec, weight=1.0, target={"kind": "sim", "world": world_id},
-            source={"kind": "sim", "world": world_id}, actor="bench", now=T0,
-        )  # fmt: skip
-        session.commit()
-        rid = row.id
+    rid, world = simulated_rollout(
+        sessions, scenario, job.seed, world_id, {"service": name, "metrics": METRICS}
+    )
     with tempfile.TemporaryDirectory(prefix="sentra-learners-") as folder:
         learners: Any = None
         if job.arm != "history":  # a fresh learner each run: runs stay independent
             learners = PublishedLearnerStore(
                 FileLearnerStore(Path(folder)), ModelLoader(job.registry, poll_seconds=0)
             )
-        routers, sources = sim_backends.registries()
-        controller = Controller(
-            sessions=sessions, bus=InProcessBus(), interval=2.0, learners=learners,
-            metrics=ControllerMetrics(), routers=routers, sources=sources,
-        )  # fmt: skip
+        controller = sim_controller(sessions, learners)
         state, ended, ticks = tick_until_done(controller, sessions, rid, HORIZON)
         model = next((str(v["model"]) for v in reversed(ticks) if v and "model" in v), "")
         controller.close()
