@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentra_training.series import TIMESTAMP, FloatArray, InputError, Series, parse_times
+from sentra_training.series import (
+    TIMESTAMP,
+    FloatArray,
+    InputError,
+    Series,
+    feature_columns,
+    parse_times,
+)
 
 
 def read_parquet(path: Path) -> Series:
@@ -29,14 +36,7 @@ def read_parquet(path: Path) -> Series:
         raise InputError(f"{path}: no such file") from None
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise InputError(f"{path}: cannot read Parquet ({e})") from None
-    if TIMESTAMP not in frame.columns:
-        found = ", ".join(map(str, frame.columns)) or "none"
-        raise InputError(f"{path}: no '{TIMESTAMP}' column (columns: {found})")
-    if frame.empty:
-        raise InputError(f"{path}: no rows")
-    names = [str(c) for c in frame.columns if c != TIMESTAMP]
-    if not names:
-        raise InputError(f"{path}: no numeric column besides '{TIMESTAMP}'")
+    names = feature_columns(frame, path, empty="no rows")
     stamps, times = _times(frame[TIMESTAMP], path)
     columns: dict[str, FloatArray] = {}
     for name in names:

@@ -54,6 +54,20 @@ def parse_times(stamps: pd.Series, source: str) -> FloatArray:
     return ((parsed - _EPOCH) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
 
 
+def feature_columns(frame: pd.DataFrame, path: Path, empty: str) -> list[str]:
+    """The names of an export's columns besides `timestamp`; InputError when it has no
+    `timestamp` column, no rows (the message `empty`) or no other column."""
+    if TIMESTAMP not in frame.columns:
+        found = ", ".join(map(str, frame.columns)) or "none"
+        raise InputError(f"{path}: no '{TIMESTAMP}' column (columns: {found})")
+    if frame.empty:
+        raise InputError(f"{path}: {empty}")
+    names = [str(c) for c in frame.columns if c != TIMESTAMP]
+    if not names:
+        raise InputError(f"{path}: no numeric column besides '{TIMESTAMP}'")
+    return names
+
+
 def read_series(path: Path) -> Series:
     """Read a CSV with a `timestamp` column and numeric columns (empty cells are missing).
 
@@ -67,14 +81,7 @@ def read_series(path: Path) -> Series:
         raise InputError(f"{path}: the file is empty") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise InputError(f"{path}: cannot read CSV ({e})") from None
-    if TIMESTAMP not in frame.columns:
-        found = ", ".join(map(str, frame.columns)) or "none"
-        raise InputError(f"{path}: no '{TIMESTAMP}' column (columns: {found})")
-    if frame.empty:
-        raise InputError(f"{path}: no data rows after the header")
-    names = [c for c in frame.columns if c != TIMESTAMP]
-    if not names:
-        raise InputError(f"{path}: no numeric column besides '{TIMESTAMP}'")
+    names = feature_columns(frame, path, empty="no data rows after the header")
     times = parse_times(frame[TIMESTAMP], str(path))
     columns: dict[str, FloatArray] = {}
     for name in names:
